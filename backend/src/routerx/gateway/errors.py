@@ -1,0 +1,122 @@
+"""Every error body the gateway sends, in OpenAI's shape: {"error": {message, type, param, code}}."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import msgspec
+
+
+class ErrorDetail(msgspec.Struct):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail
+
+
+@dataclass(slots=True)
+class GatewayError(Exception):
+    """An error the client should see, with its HTTP status and extra headers."""
+
+    status: int
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> bytes:
+        detail = ErrorDetail(self.message, self.type, self.param, self.code)
+        return msgspec.json.encode(ErrorBody(detail))
+
+
+def invalid_request(message: str, param: str | None = None, code: str | None = None) -> GatewayError:
+    return GatewayError(400, message, "invalid_request_error", param, code)
+
+
+def invalid_api_key(message: str = "Incorrect API key provided.") -> GatewayError:
+    return GatewayError(401, message, "invalid_request_error", None, "invalid_api_key")
+
+
+def model_not_found(model: str) -> GatewayError:
+    return GatewayError(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        "invalid_request_error",
+        "model",
+        "model_not_found",
+    )
+
+
+def body_too_large(limit: int) -> GatewayError:
+    return GatewayError(
+        413, f"Request body exceeds the limit of {limit} bytes.", "invalid_request_error",
+        None, "request_too_large",
+    )
+
+
+def unsupported_media_type() -> GatewayError:
+    return GatewayError(
+        415, "Content-Type must be application/json.", "invalid_request_error",
+        None, "unsupported_media_type",
+    )
+
+
+def method_not_allowed() -> GatewayError:
+    return GatewayError(405, "Method not allowed.", "invalid_request_error", None, "method_not_allowed")
+
+
+def not_found(path: str) -> GatewayError:
+    return GatewayError(404, f"Unknown path: {path[:200]}", "invalid_request_error", None, "not_found")
+
+
+def capability_unavailable(capability: str, model: str) -> GatewayError:
+    return GatewayError(
+        400,
+        f"No configured provider for `{model}` supports the `{capability}` capability.",
+        "invalid_request_error",
+        "messages" if capability == "vision" else capability_param(capability),
+        "capability_not_supported",
+    )
+
+
+def capability_param(capability: str) -> str:
+    return {"tools": "tools", "json": "response_format"}.get(capability, "model")
+
+
+def all_providers_unavailable(retry_after_s: float) -> GatewayError:
+    seconds = max(1, round(retry_after_s))
+    return GatewayError(
+        503, "All providers for this model are temporarily unavailable. Retry later.",
+        "service_unavailable", None, "providers_unavailable", {"retry-after": str(seconds)},
+    )
+
+
+def upstream_failed(status: int, message: str, headers: dict[str, str] | None = None) -> GatewayError:
+    error_type = "rate_limit_error" if status == 429 else "upstream_error"
+    if 400 <= status < 500 and status != 429:
+        error_type = "invalid_request_error"
+    return GatewayError(status, message, error_type, None, "upstream_error", headers or {})
+
+
+def internal_error() -> GatewayError:
+    return GatewayError(500, "The gateway failed to handle this request.", "server_error", None, None)
+
+
+_PATH = re.compile(r"at `\$(?P<path>[^`]*)`")
+
+
+def from_validation_error(exc: msgspec.ValidationError) -> GatewayError:
+    """Turn msgspec's 'Expected `str`, got `int` - at `$.messages[0].role`' into a 400."""
+    text = str(exc)
+    match = _PATH.search(text)
+    param = None
+    if match:
+        param = match.group("path").lstrip(".") or None
+        text = text[: match.start()].rstrip(" -")
+    return invalid_request(f"Invalid request: {text}", param)

@@ -1,0 +1,49 @@
+"""Upstream failures, classified for the breaker and sanitized for the client."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+RETRYABLE_STATUSES = frozenset({408, 429})
+
+
+class FailureKind(StrEnum):
+    HTTP = "http"
+    CONNECT = "connect"
+    TIMEOUT = "timeout"
+    STREAM = "stream_error"
+    PROTOCOL = "protocol"
+
+
+class UpstreamError(Exception):
+    """An upstream attempt failed. `message` is safe to show: no key, URL or raw body."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: FailureKind = FailureKind.HTTP,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+    @property
+    def is_failure(self) -> bool:
+        """True when the breaker counts it and the next target should be tried."""
+        if self.status is None or self.kind is not FailureKind.HTTP:
+            return True
+        return self.status >= 500 or self.status in RETRYABLE_STATUSES
+
+    @property
+    def client_status(self) -> int:
+        """The status to answer with when this is the final error."""
+        if self.kind is FailureKind.TIMEOUT:
+            return 504
+        if self.status is None or self.kind is not FailureKind.HTTP:
+            return 502
+        return self.status if self.status < 500 else 502

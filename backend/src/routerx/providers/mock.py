@@ -1,0 +1,166 @@
+"""The deterministic mock provider: the default while ENABLE_REAL_CALLS=false.
+
+The same request gets the same answer text and token counts. The answer says how many images it
+received, so that vision routing is visible. Fault knobs in the provider's settings (`mock`)
+rehearse failures: latency, an error status (always, or at a failure rate), a hang, and an
+error event in the middle of a stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
+from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.wire.openai import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatRequest,
+    Choice,
+    ChunkChoice,
+    Delta,
+    ImagePart,
+    ResponseMessage,
+    TextPart,
+    Usage,
+)
+
+_WORDS = (
+    "routing", "gateway", "vision", "tokens", "latency", "fallback", "breaker", "stream",
+    "tenant", "provider", "metadata", "capability", "request", "answer", "model", "window",
+)
+IMAGE_TOKENS = 85
+STREAM_CHUNKS = 8
+
+
+class MockFaults(msgspec.Struct, omit_defaults=True):
+    latency_ms: int = 0
+    error_status: int | None = None
+    failure_rate: float = 0.0
+    retry_after_s: float | None = None
+    hang: bool = False
+    stream_error_after_chunks: int | None = None
+    chunk_delay_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MockAnswer:
+    text: str
+    usage: Usage
+
+
+def _digest(request: ChatRequest, upstream_model: str) -> bytes:
+    hasher = hashlib.sha256(upstream_model.encode())
+    for message in request.messages:
+        hasher.update(message.role.encode())
+        for part in message.parts():
+            hasher.update(part.text.encode("utf-8", "surrogatepass") if isinstance(
+                part, TextPart) else b"\x00image")
+    return hasher.digest()
+
+
+def _prompt_tokens(request: ChatRequest) -> int:
+    total = 0
+    for message in request.messages:
+        total += 4
+        for part in message.parts():
+            total += IMAGE_TOKENS if isinstance(part, ImagePart) else len(part.text) // 4 + 1
+    return total
+
+
+def compose_answer(request: ChatRequest, provider: str, upstream_model: str) -> MockAnswer:
+    digest = _digest(request, upstream_model)
+    words = " ".join(_WORDS[b % len(_WORDS)] for b in digest[:6])
+    images = request.image_count()
+    text = (
+        f"Mock answer from {provider} ({upstream_model}): received "
+        f"{len(request.messages)} message(s) and {images} image(s). Signature: {words}."
+    )
+    cap = request.output_token_cap
+    completion_words = text.split(" ")
+    if cap is not None and cap < len(completion_words):
+        text = " ".join(completion_words[:cap])
+    completion = len(text.split(" "))
+    prompt = _prompt_tokens(request)
+    return MockAnswer(text, Usage(prompt, completion, prompt + completion))
+
+
+def _split(text: str, parts: int) -> list[str]:
+    words = text.split(" ")
+    size = max(1, -(-len(words) // parts))
+    pieces = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+    return [p if i == 0 else " " + p for i, p in enumerate(pieces)]
+
+
+class MockProvider:
+    def __init__(self, config: ProviderConfig, rng: random.Random | None = None) -> None:
+        self.config = config
+        self.faults = msgspec.convert(config.settings.get("mock") or {}, MockFaults)
+        self._rng = rng or random.Random()  # noqa: S311 - fault injection, not security
+
+    async def _before_answer(self) -> None:
+        faults = self.faults
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        if faults.hang:
+            await asyncio.sleep(86_400)  # the gateway's own timeouts end the attempt
+        if faults.error_status is None and faults.failure_rate <= 0:
+            return
+        rate = faults.failure_rate if faults.failure_rate > 0 else 1.0
+        if self._rng.random() < rate:
+            status = faults.error_status or 500
+            raise UpstreamError(
+                f"Provider {self.config.name} answered with status {status} (mock fault).",
+                status=status,
+                retry_after_s=faults.retry_after_s,
+            )
+
+    async def complete(self, call: Call) -> Completion:
+        await self._before_answer()
+        answer = compose_answer(call.request, self.config.name, call.upstream_model)
+        body = ChatCompletion(
+            id=f"chatcmpl-{call.request_id}",
+            created=int(time.time()),
+            model=call.upstream_model,
+            choices=[Choice(0, ResponseMessage(content=answer.text), "stop")],
+            usage=answer.usage,
+        )
+        return Completion(msgspec.json.encode(body), answer.usage, "stop")
+
+    async def stream(self, call: Call, stats: StreamStats) -> AsyncIterator[bytes]:
+        await self._before_answer()
+        answer = compose_answer(call.request, self.config.name, call.upstream_model)
+        created = int(time.time())
+        chunk_id = f"chatcmpl-{call.request_id}"
+
+        def chunk(delta: Delta, finish: str | None = None, usage: Any = None) -> bytes:
+            choices = [] if usage is not None else [ChunkChoice(0, delta, finish)]
+            return msgspec.json.encode(
+                ChatCompletionChunk(chunk_id, created, call.upstream_model, choices, usage)
+            )
+
+        yield chunk(Delta(role="assistant", content=""))
+        for index, piece in enumerate(_split(answer.text, STREAM_CHUNKS)):
+            if self.faults.stream_error_after_chunks is not None and (
+                index >= self.faults.stream_error_after_chunks
+            ):
+                raise UpstreamError(
+                    f"Provider {self.config.name} broke off the stream (mock fault).",
+                    kind=FailureKind.STREAM,
+                )
+            if self.faults.chunk_delay_ms:
+                await asyncio.sleep(self.faults.chunk_delay_ms / 1000)
+            stats.chunks += 1
+            yield chunk(Delta(content=piece))
+        stats.finish_reason = "stop"
+        stats.usage = answer.usage
+        yield chunk(Delta(), "stop")
+        yield chunk(Delta(), usage=answer.usage)

@@ -1,0 +1,124 @@
+"""Every setting RouterX reads, read once from the environment (and `.env` if present)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+EXAMPLE_JWT_SECRET = "change-me-in-production-please"  # noqa: S105 - the documented example value
+DEFAULT_SQLITE_URL = "sqlite://./data/routerx.sqlite3"
+
+
+class SettingsError(ValueError):
+    """A setting has a value RouterX cannot use; the message names the variable."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str = "development"
+    database_url: str = DEFAULT_SQLITE_URL
+    redis_url: str = ""
+    jwt_secret: str = EXAMPLE_JWT_SECRET
+    secret_key: str = ""
+    enable_real_calls: bool = False
+    gateway_host: str = "0.0.0.0"  # noqa: S104 - a server binds all interfaces by default
+    gateway_port: int = 8080
+    gateway_workers: int = 1
+    admin_host: str = "0.0.0.0"  # noqa: S104
+    admin_port: int = 8081
+    max_body_bytes: int = 60 * 1024 * 1024
+    log_level: str = "INFO"
+    config_poll_interval_s: float = 1.0
+    log_queue_size: int = 10_000
+    log_batch_size: int = 200
+    log_flush_interval_s: float = 0.5
+    upstream_timeout_s: float = 120.0
+    otel_endpoint: str = ""
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _environment(env_file: Path | None) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Build Settings from the process environment, which wins over `.env`."""
+    env = _environment(env_file)
+
+    def get(name: str, default: str) -> str:
+        return env.get(name, default)
+
+    cpu_count = os.cpu_count() or 1
+    redis_url = get("REDIS_URL", "")
+    default_workers = str(cpu_count) if redis_url else "1"
+    return Settings(
+        env=get("ROUTERX_ENV", "development"),
+        database_url=get("DATABASE_URL", DEFAULT_SQLITE_URL) or DEFAULT_SQLITE_URL,
+        redis_url=redis_url,
+        jwt_secret=get("JWT_SECRET", EXAMPLE_JWT_SECRET),
+        secret_key=get("ROUTERX_SECRET_KEY", ""),
+        enable_real_calls=_bool("ENABLE_REAL_CALLS", get("ENABLE_REAL_CALLS", "false")),
+        gateway_host=get("GATEWAY_HOST", "0.0.0.0"),  # noqa: S104
+        gateway_port=_int("GATEWAY_PORT", get("GATEWAY_PORT", "8080"), 1),
+        gateway_workers=_int("GATEWAY_WORKERS", get("GATEWAY_WORKERS", default_workers), 1),
+        admin_host=get("ADMIN_HOST", "0.0.0.0"),  # noqa: S104
+        admin_port=_int("ADMIN_PORT", get("ADMIN_PORT", "8081"), 1),
+        max_body_bytes=_int("MAX_BODY_BYTES", get("MAX_BODY_BYTES", str(60 * 1024 * 1024)), 1024),
+        log_level=get("LOG_LEVEL", "INFO").upper(),
+        config_poll_interval_s=_float(
+            "CONFIG_POLL_INTERVAL_S", get("CONFIG_POLL_INTERVAL_S", "1.0")
+        ),
+        log_queue_size=_int("REQUEST_LOG_QUEUE_SIZE", get("REQUEST_LOG_QUEUE_SIZE", "10000"), 1),
+        log_batch_size=_int("REQUEST_LOG_BATCH_SIZE", get("REQUEST_LOG_BATCH_SIZE", "200"), 1),
+        log_flush_interval_s=_float(
+            "REQUEST_LOG_FLUSH_INTERVAL_S", get("REQUEST_LOG_FLUSH_INTERVAL_S", "0.5")
+        ),
+        upstream_timeout_s=_float("UPSTREAM_TIMEOUT_S", get("UPSTREAM_TIMEOUT_S", "120")),
+        otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

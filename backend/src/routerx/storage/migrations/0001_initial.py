@@ -1,0 +1,157 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='AdminUser',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('username', fields.CharField(unique=True, max_length=64)),
+                ('password_hash', fields.CharField(max_length=255)),
+                ('role', fields.CharField(default='viewer', max_length=16)),
+                ('disabled', fields.BooleanField(default=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('password_changed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'admin_users', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='AuditEntry',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
+                ('actor', fields.CharField(max_length=64)),
+                ('action', fields.CharField(max_length=32)),
+                ('resource_type', fields.CharField(max_length=32)),
+                ('resource_id', fields.CharField(null=True, max_length=64)),
+                ('before', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('after', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+            ],
+            options={'table': 'audit_log', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ConfigVersion',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('version', fields.BigIntField(default=0)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'config_version', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One row whose version the admin side bumps on every configuration change.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Provider',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=100)),
+                ('type', fields.CharField(max_length=32)),
+                ('base_url', fields.CharField(default='', max_length=500)),
+                ('model_map', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('capabilities', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('enabled', fields.BooleanField(default=True)),
+                ('settings', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('secret_ciphertext', fields.TextField(null=True, unique=False)),
+                ('secret_env', fields.CharField(null=True, max_length=100)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'providers', 'app': 'models', 'pk_attr': 'id', 'table_description': 'An upstream the gateway can call.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='RequestLog',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('request_id', fields.CharField(unique=True, max_length=64)),
+                ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('tenant_id', fields.IntField(null=True, db_index=True)),
+                ('key_id', fields.IntField(null=True)),
+                ('model', fields.CharField(default='', max_length=200)),
+                ('capability', fields.CharField(default='text', max_length=32)),
+                ('provider', fields.CharField(null=True, db_index=True, max_length=100)),
+                ('upstream_model', fields.CharField(null=True, max_length=200)),
+                ('rule', fields.CharField(null=True, max_length=100)),
+                ('attempts', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('fallback', fields.BooleanField(default=False)),
+                ('stream', fields.BooleanField(default=False)),
+                ('status', fields.IntField(db_index=True)),
+                ('error_type', fields.CharField(null=True, max_length=64)),
+                ('latency_ms', fields.FloatField(default=0)),
+                ('ttft_ms', fields.FloatField(null=True)),
+                ('prompt_tokens', fields.IntField(default=0)),
+                ('completion_tokens', fields.IntField(default=0)),
+                ('total_tokens', fields.IntField(default=0)),
+                ('trace_id', fields.CharField(null=True, max_length=32)),
+            ],
+            options={'table': 'request_logs', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='RevokedToken',
+            fields=[
+                ('jti', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'revoked_tokens', 'app': 'models', 'pk_attr': 'jti'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Tenant',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=100)),
+                ('status', fields.CharField(default='active', max_length=16)),
+                ('rpm_limit', fields.IntField(null=True)),
+                ('tpm_limit', fields.IntField(null=True)),
+                ('allowed_models', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'tenants', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ApiKey',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('tenant', fields.ForeignKeyField('models.Tenant', source_field='tenant_id', db_constraint=True, to_field='id', related_name='api_keys', on_delete=OnDelete.CASCADE)),
+                ('name', fields.CharField(default='', max_length=100)),
+                ('prefix', fields.CharField(max_length=16)),
+                ('digest', fields.CharField(unique=True, max_length=64)),
+                ('status', fields.CharField(default='active', max_length=16)),
+                ('rpm_limit', fields.IntField(null=True)),
+                ('tpm_limit', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('last_used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'api_keys', 'app': 'models', 'pk_attr': 'id', 'table_description': 'An API key, kept only as a SHA-256 digest plus a short prefix for display.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='RoutingRule',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=100)),
+                ('model_pattern', fields.CharField(max_length=200)),
+                ('capability', fields.CharField(default='text', max_length=16)),
+                ('tenant', fields.ForeignKeyField('models.Tenant', source_field='tenant_id', null=True, db_constraint=True, to_field='id', related_name='routing_rules', on_delete=OnDelete.CASCADE)),
+                ('targets', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('hedge_delay_ms', fields.IntField(null=True)),
+                ('enabled', fields.BooleanField(default=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'routing_rules', 'app': 'models', 'pk_attr': 'id', 'table_description': 'For a model pattern and capability: ordered target tiers, optionally tenant-scoped.'},
+            bases=['Model'],
+        ),
+    ]

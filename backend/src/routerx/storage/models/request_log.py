@@ -1,0 +1,31 @@
+"""The request log: metadata only, never prompt, response or image content."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class RequestLog(Model):
+    id = fields.BigIntField(primary_key=True)
+    request_id = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(db_index=True)
+    tenant_id = fields.IntField(null=True, db_index=True)
+    key_id = fields.IntField(null=True)
+    model = fields.CharField(max_length=200, default="")
+    capability = fields.CharField(max_length=32, default="text")
+    provider = fields.CharField(max_length=100, null=True, db_index=True)
+    upstream_model = fields.CharField(max_length=200, null=True)
+    rule = fields.CharField(max_length=100, null=True)
+    attempts = fields.JSONField(default=list)
+    fallback = fields.BooleanField(default=False)
+    stream = fields.BooleanField(default=False)
+    status = fields.IntField(db_index=True)
+    error_type = fields.CharField(max_length=64, null=True)
+    latency_ms = fields.FloatField(default=0)
+    ttft_ms = fields.FloatField(null=True)
+    prompt_tokens = fields.IntField(default=0)
+    completion_tokens = fields.IntField(default=0)
+    total_tokens = fields.IntField(default=0)
+    trace_id = fields.CharField(max_length=32, null=True)
+
+    class Meta:
+        table = "request_logs"
