@@ -109,6 +109,7 @@ def internal_error() -> GatewayError:
 
 
 _PATH = re.compile(r"at `\$(?P<path>[^`]*)`")
+_MISSING = re.compile(r"missing required field `(?P<field>[^`]+)`")
 
 
 def from_validation_error(exc: msgspec.ValidationError) -> GatewayError:
@@ -119,4 +120,8 @@ def from_validation_error(exc: msgspec.ValidationError) -> GatewayError:
     if match:
         param = match.group("path").lstrip(".") or None
         text = text[: match.start()].rstrip(" -")
+    missing = _MISSING.search(text)
+    if missing:
+        field_name = missing.group("field")
+        param = f"{param}.{field_name}" if param else field_name
     return invalid_request(f"Invalid request: {text}", param)

@@ -130,7 +130,7 @@ class Usage(Struct, omit_defaults=False):
     total_tokens: int = 0
 
 
-class ResponseMessage(Struct, omit_defaults=True):
+class ResponseMessage(Struct):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     tool_calls: list[ToolCall] | None = None

@@ -1,0 +1,50 @@
+# RouterX. `make run` runs everything locally (SQLite, no Docker); `make test` tests everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := backend/.venv
+BIN := $(VENV)/bin
+ROUTERX := $(BIN)/routerx
+COMPOSE := docker compose --env-file $(if $(wildcard .env),.env,.env.example) -f deploy/docker-compose.yml
+
+.PHONY: help install install-backend run gateway admin migrate seed test check test-backend \
+        services up down logs loadtest bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+install: install-backend ## install everything `make run` needs (idempotent)
+
+$(BIN)/uv:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+install-backend: $(BIN)/uv
+	@$(BIN)/uv pip sync --quiet -p $(BIN)/python backend/requirements.lock
+	@$(BIN)/uv pip install --quiet -p $(BIN)/python --no-deps -e backend
+
+run: install ## run gateway :8080 and admin API :8081 on embedded SQLite with demo data
+	@bash scripts/run_local.sh
+
+migrate: install-backend ## apply migrations to DATABASE_URL (the Compose database when `make up` runs)
+	@if $(COMPOSE) ps -q migrate >/dev/null 2>&1 && [ -n "$$($(COMPOSE) ps -q postgres 2>/dev/null)" ]; then \
+		$(COMPOSE) run --rm migrate; else $(ROUTERX) migrate; fi
+
+seed: install-backend ## create the demo tenant, key, providers, rules and admin (idempotent)
+	@if [ -n "$$($(COMPOSE) ps -q postgres 2>/dev/null)" ]; then \
+		$(COMPOSE) run --rm migrate routerx seed; else $(ROUTERX) seed; fi
+
+check: install-backend ## ruff and mypy --strict
+	cd backend && .venv/bin/ruff check src tests && .venv/bin/ruff format --check src tests && .venv/bin/mypy
+
+services: ## install and start PostgreSQL and Redis for the tests when missing or down
+	@bash scripts/ensure_services.sh
+
+test-backend: install-backend services
+	cd backend && .venv/bin/pytest -q -m "not browser" -p no:cacheprovider
+
+test: check test-backend ## the one test command: lint, types, backend tests
+
+clean: ## remove the local database and caches
+	rm -rf data backend/data .mypy_cache .ruff_cache backend/.pytest_cache

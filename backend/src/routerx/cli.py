@@ -1,0 +1,80 @@
+"""routerx gateway | admin | migrate | seed"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from routerx.settings import Settings, SettingsError, get_settings
+
+
+def _serve(settings: Settings, application_path: str, port: int, host: str, workers: int) -> None:
+    from hypercorn.config import Config
+    from hypercorn.run import run
+
+    config = Config()
+    config.application_path = application_path
+    config.bind = [f"{host}:{port}"]
+    config.workers = workers
+    config.worker_class = "uvloop"
+    config.accesslog = None
+    config.graceful_timeout = 20.0
+    config.keep_alive_timeout = 75.0
+    config.loglevel = settings.log_level
+    run(config)
+
+
+def _migrate(settings: Settings) -> None:
+    from routerx.storage.migrate import apply_migrations
+
+    asyncio.run(apply_migrations(settings.database_url))
+    print("migrations applied")
+
+
+def _seed(settings: Settings) -> None:
+    from tortoise import Tortoise
+
+    from routerx.storage.db import init_db
+    from routerx.storage.seed import seed_demo_data
+
+    async def run() -> list[str]:
+        await init_db(settings.database_url)
+        try:
+            return await seed_demo_data()
+        finally:
+            await Tortoise.close_connections()
+
+    created = asyncio.run(run())
+    print("seeded: " + (", ".join(created) if created else "nothing new (already seeded)"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="routerx", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("gateway", help="serve the OpenAI-compatible gateway")
+    commands.add_parser("admin", help="serve the admin REST API")
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("seed", help="create the demo data (idempotent)")
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(f"routerx: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(message)s")
+    if args.command == "gateway":
+        _serve(settings, "routerx.gateway.asgi:app", settings.gateway_port,
+               settings.gateway_host, settings.gateway_workers)
+    elif args.command == "admin":
+        _serve(settings, "routerx.admin.asgi:app", settings.admin_port, settings.admin_host, 1)
+    elif args.command == "migrate":
+        _migrate(settings)
+    else:
+        _seed(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""build_app: the gateway's Starlette application and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from routerx.gateway import errors
+from routerx.gateway.chat import ChatCompletionsEndpoint
+from routerx.gateway.models import ModelsEndpoint
+from routerx.gateway.state import GatewayState
+from routerx.routing.breaker_gate import build_breaker_gate
+from routerx.settings import Settings
+from routerx.storage.db import close_db, init_db
+from routerx.storage.log_writer import RequestLogWriter
+from routerx.storage.snapshot_loader import SnapshotRefresher
+
+log = logging.getLogger("routerx.gateway")
+SHUTDOWN_FLUSH_S = 10.0
+
+
+def _error_response(error: errors.GatewayError) -> Response:
+    return Response(error.body(), error.status, error.headers, media_type="application/json")
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return _error_response(errors.method_not_allowed())
+    if exc.status_code == 404:
+        return _error_response(errors.not_found(request.url.path))
+    return _error_response(errors.GatewayError(exc.status_code, str(exc.detail), "invalid_request_error"))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s: %s", request.url.path, type(exc).__name__)
+    return _error_response(errors.internal_error())
+
+
+def build_app(settings: Settings) -> Starlette:
+    writer = RequestLogWriter(
+        capacity=settings.log_queue_size,
+        batch_size=settings.log_batch_size,
+        flush_interval_s=settings.log_flush_interval_s,
+    )
+    state = GatewayState(settings=settings, breakers=build_breaker_gate(settings), log_writer=writer)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        refresher = state.refresher
+        database = "ok" if refresher is not None and refresher.healthy else "unreachable"
+        body = {
+            "status": "ready" if state.loaded else "not_ready",
+            "config_version": state.snapshot.version,
+            "dependencies": {
+                "database": database,
+                "request_log": "ok" if writer.healthy else "buffering",
+                "redis": state.breakers.status(),
+            },
+            "request_log_pending": writer.pending,
+        }
+        return JSONResponse(body, 200 if state.loaded else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await init_db(settings.database_url)
+        refresher = SnapshotRefresher(settings, state.install, settings.config_poll_interval_s)
+        state.refresher = refresher
+        await refresher.refresh_once()
+        tasks = [
+            asyncio.create_task(refresher.run(), name="snapshot-refresher"),
+            asyncio.create_task(writer.run(), name="request-log-writer"),
+        ]
+        await state.breakers.start()
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await writer.flush(SHUTDOWN_FLUSH_S)
+            await state.breakers.stop()
+            await close_db()
+
+    chat = ChatCompletionsEndpoint(state)
+    routes = [
+        Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/chat/completions", chat, methods=["POST"]),
+        Route("/v1/models", ModelsEndpoint(state), methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_exception, Exception: _server_error},
+    )
+    app.state.gateway = state
+    return app

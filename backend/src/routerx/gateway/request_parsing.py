@@ -1,0 +1,76 @@
+"""Turn a raw body into a validated ChatRequest, or a 400 that names the offending param."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from routerx.gateway.errors import GatewayError, from_validation_error, invalid_request
+from routerx.wire.openai import ChatRequest, ImagePart
+
+# Fields that would let a caller choose where the gateway sends its provider keys
+# (the LiteLLM key leak, CVE-2024-6587), or override its credentials.
+FORBIDDEN_FIELDS = ("api_base", "base_url", "api_key", "api_version", "azure_endpoint",
+                    "organization", "extra_headers")
+_decoder = msgspec.json.Decoder()
+IMAGE_SCHEMES = ("https://", "http://", "data:")
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        raise invalid_request("The request body is empty; expected a JSON object.")
+    try:
+        raw = _decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise invalid_request(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(raw, dict):
+        raise invalid_request("The request body must be a JSON object.")
+    return raw
+
+
+def validate(raw: dict[str, Any]) -> ChatRequest:
+    for name in FORBIDDEN_FIELDS:
+        if name in raw:
+            raise invalid_request(
+                f"`{name}` is not accepted: upstreams are chosen by the gateway's configuration.",
+                name,
+                "unsupported_parameter",
+            )
+    try:
+        request = msgspec.convert(raw, ChatRequest)
+    except msgspec.ValidationError as exc:
+        raise from_validation_error(exc) from None
+    if request.n is not None and request.n > 1:
+        raise invalid_request("`n` greater than 1 is not supported.", "n", "unsupported_parameter")
+    for index, message in enumerate(request.messages):
+        if isinstance(message.content, list) and not message.content and message.role == "user":
+            raise invalid_request("A user message needs at least one content part.",
+                                  f"messages[{index}].content")
+        for part_index, part in enumerate(message.parts()):
+            if isinstance(part, ImagePart) and not part.url.startswith(IMAGE_SCHEMES):
+                raise invalid_request(
+                    "An image URL must be an http(s) URL or a data: URL.",
+                    f"messages[{index}].content[{part_index}].image_url",
+                    "invalid_image_url",
+                )
+    error = check_text(request)
+    if error is not None:
+        raise error
+    return request
+
+
+def check_text(request: ChatRequest) -> GatewayError | None:
+    """Strings that cannot be encoded as UTF-8 (lone surrogates) cannot reach any upstream."""
+    for index, message in enumerate(request.messages):
+        content = message.content
+        texts = [content] if isinstance(content, str) else [
+            getattr(part, "text", "") for part in content or []
+        ]
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return invalid_request("Message text contains invalid Unicode (a lone surrogate).",
+                                       f"messages[{index}].content", "invalid_unicode")
+    return None

@@ -1,0 +1,28 @@
+"""Capabilities read off a request: what a provider must support to serve it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from routerx.wire.openai import ChatRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """`primary` picks the routing rule (text | vision); `required` filters the targets."""
+
+    primary: str
+    required: frozenset[str]
+
+
+def needs_of(request: ChatRequest) -> Needs:
+    required = {"text"}
+    primary = "text"
+    if request.image_count():
+        required.add("vision")
+        primary = "vision"
+    if request.tools:
+        required.add("tools")
+    if request.response_format is not None and request.response_format.type != "text":
+        required.add("json")
+    return Needs(primary, frozenset(required))

@@ -1,0 +1,126 @@
+"""Request-log rows leave the hot path through a bounded queue and are written in batches.
+
+A batch that fails to write is retried with backoff (the rows stay buffered, bounded by the queue
+size); a row dropped because the buffer is full is counted, never lost silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import msgspec
+
+from routerx.storage.log_row import LogRow
+from routerx.storage.models import RequestLog
+from routerx.telemetry import metrics
+
+log = logging.getLogger("routerx.request_log")
+
+BatchSink = Callable[[list[LogRow]], Awaitable[None]]
+MAX_BACKOFF_S = 5.0
+
+
+async def write_to_database(rows: list[LogRow]) -> None:
+    await RequestLog.bulk_create(
+        [
+            RequestLog(
+                **{
+                    **msgspec.structs.asdict(row),
+                    "created_at": datetime.fromtimestamp(row.created_at, UTC),
+                    "attempts": msgspec.to_builtins(row.attempts),
+                }
+            )
+            for row in rows
+        ]
+    )
+
+
+class RequestLogWriter:
+    def __init__(
+        self,
+        sink: BatchSink = write_to_database,
+        *,
+        capacity: int = 10_000,
+        batch_size: int = 200,
+        flush_interval_s: float = 0.5,
+    ) -> None:
+        self._sink = sink
+        self._capacity = capacity
+        self._batch_size = batch_size
+        self._flush_interval_s = flush_interval_s
+        self._buffer: deque[LogRow] = deque()
+        self._wakeup = asyncio.Event()
+        self._failing = False
+        self.written = 0
+        self.dropped = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    @property
+    def healthy(self) -> bool:
+        return not self._failing
+
+    def submit(self, row: LogRow) -> None:
+        """Queue a row without waiting. Past capacity the row is dropped and counted."""
+        if len(self._buffer) >= self._capacity:
+            self.dropped += 1
+            metrics.REQUEST_LOG_DROPPED.inc()
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.error("request-log buffer full: %d row(s) dropped so far", self.dropped)
+            return
+        self._buffer.append(row)
+        if len(self._buffer) >= self._batch_size:
+            self._wakeup.set()
+
+    async def _write_batch(self) -> bool:
+        batch = [self._buffer[i] for i in range(min(self._batch_size, len(self._buffer)))]
+        try:
+            await self._sink(batch)
+        except Exception as exc:  # noqa: BLE001 - any DB fault: keep the rows, retry later
+            if not self._failing:
+                log.warning("request-log write failed, rows kept for retry: %s",
+                            type(exc).__name__)
+            self._failing = True
+            metrics.REQUEST_LOG_WRITE_FAILURES.inc()
+            return False
+        for _ in batch:
+            self._buffer.popleft()
+        self.written += len(batch)
+        metrics.REQUEST_LOG_WRITTEN.inc(len(batch))
+        if self._failing:
+            log.info("request-log writes recovered; %d row(s) pending", len(self._buffer))
+        self._failing = False
+        return True
+
+    async def run(self) -> None:
+        backoff = self._flush_interval_s
+        while True:
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+            except TimeoutError:
+                pass
+            self._wakeup.clear()
+            while self._buffer:
+                if not await self._write_batch():
+                    backoff = min(MAX_BACKOFF_S, backoff * 2)
+                    break
+            else:
+                backoff = self._flush_interval_s
+
+    async def flush(self, timeout_s: float = 10.0) -> bool:
+        """Write everything buffered (used at shutdown). Returns True if the buffer emptied."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self._buffer and loop.time() < deadline:
+            if not await self._write_batch():
+                await asyncio.sleep(min(0.2, max(0.0, deadline - loop.time())))
+        if self._buffer:
+            log.error("shutdown: %d request-log row(s) could not be written", len(self._buffer))
+            metrics.REQUEST_LOG_DROPPED.inc(len(self._buffer))
+        return not self._buffer
