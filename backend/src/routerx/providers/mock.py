@@ -34,8 +34,22 @@ from routerx.wire.openai import (
 )
 
 _WORDS = (
-    "routing", "gateway", "vision", "tokens", "latency", "fallback", "breaker", "stream",
-    "tenant", "provider", "metadata", "capability", "request", "answer", "model", "window",
+    "routing",
+    "gateway",
+    "vision",
+    "tokens",
+    "latency",
+    "fallback",
+    "breaker",
+    "stream",
+    "tenant",
+    "provider",
+    "metadata",
+    "capability",
+    "request",
+    "answer",
+    "model",
+    "window",
 )
 IMAGE_TOKENS = 85
 STREAM_CHUNKS = 8
@@ -62,8 +76,11 @@ def _digest(request: ChatRequest, upstream_model: str) -> bytes:
     for message in request.messages:
         hasher.update(message.role.encode())
         for part in message.parts():
-            hasher.update(part.text.encode("utf-8", "surrogatepass") if isinstance(
-                part, TextPart) else b"\x00image")
+            hasher.update(
+                part.text.encode("utf-8", "surrogatepass")
+                if isinstance(part, TextPart)
+                else b"\x00image"
+            )
     return hasher.digest()
 
 
@@ -104,7 +121,7 @@ class MockProvider:
     def __init__(self, config: ProviderConfig, rng: random.Random | None = None) -> None:
         self.config = config
         self.faults = msgspec.convert(config.settings.get("mock") or {}, MockFaults)
-        self._rng = rng or random.Random()  # noqa: S311 - fault injection, not security
+        self._rng = rng or random.Random()
 
     async def _before_answer(self) -> None:
         faults = self.faults

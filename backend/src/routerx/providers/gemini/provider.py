@@ -1,0 +1,94 @@
+"""The Gemini adapter: `POST {base_url}/v1beta/models/{model}:generateContent`, and
+`:streamGenerateContent?alt=sse`. The key travels in `x-goog-api-key`, never in the URL, so that
+it cannot leak into access logs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from urllib.parse import quote
+
+import msgspec
+
+from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
+from routerx.providers.gemini.request import gemini_body
+from routerx.providers.gemini.response import (
+    GenerateContentResponse,
+    StreamTranslator,
+    completion_from_response,
+    decode_response,
+)
+from routerx.providers.http import (
+    HttpClient,
+    answered_with_error,
+    protocol_error,
+    sse_events,
+    stream_ended_early,
+    stream_error,
+)
+
+GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
+API_VERSION = "v1beta"
+
+
+class GeminiProvider:
+    def __init__(self, config: ProviderConfig, http: HttpClient) -> None:
+        self.config = config
+        self.http = http
+        base_url = (config.base_url or GEMINI_BASE_URL).rstrip("/").removesuffix(f"/{API_VERSION}")
+        self.models_url = f"{base_url}/{API_VERSION}/models"
+        self.headers = {"content-type": "application/json"}
+        if config.secret:
+            self.headers["x-goog-api-key"] = config.secret
+
+    def url_for(self, model: str, *, stream: bool) -> str:
+        model_path = quote(model.removeprefix("models/"), safe="")
+        if stream:
+            return f"{self.models_url}/{model_path}:streamGenerateContent?alt=sse"
+        return f"{self.models_url}/{model_path}:generateContent"
+
+    async def _body(self, call: Call) -> bytes:
+        return msgspec.json.encode(await gemini_body(call.request, self.http.images))
+
+    def _decode(self, data: bytes) -> GenerateContentResponse:
+        try:
+            return decode_response(data)
+        except msgspec.DecodeError:
+            raise protocol_error(self.config.name) from None
+
+    async def complete(self, call: Call) -> Completion:
+        body = await self._body(call)
+        url = self.url_for(call.upstream_model, stream=False)
+        async with self.http.post(self.config, url, self.headers, body) as response:
+            data = await response.read()
+        answer = self._decode(data)
+        if answer.error is not None:
+            raise answered_with_error(self.config.name)
+        payload, usage, finish = completion_from_response(
+            answer, call.request_id, call.upstream_model
+        )
+        return Completion(payload, usage, finish)
+
+    async def stream(self, call: Call, stats: StreamStats) -> AsyncIterator[bytes]:
+        body = await self._body(call)
+        url = self.url_for(call.upstream_model, stream=True)
+        name = self.config.name
+        translator = StreamTranslator(call.request_id, call.upstream_model)
+        async with (
+            self.http.post(self.config, url, self.headers, body) as response,
+            aclosing(sse_events(response, name)) as events,
+        ):
+            async for event in events:
+                answer = self._decode(event.data)
+                if answer.error is not None:
+                    raise stream_error(name)
+                for chunk in translator.on_response(answer):
+                    stats.chunks += 1
+                    yield chunk
+                stats.finish_reason = translator.finish_reason
+        if translator.finish_reason is None:
+            raise stream_ended_early(name)
+        stats.usage = translator.usage
+        for chunk in translator.close():
+            stats.chunks += 1
+            yield chunk

@@ -1,0 +1,272 @@
+"""The shared upstream HTTP client: one aiohttp session per process, timeouts, error mapping and
+an SSE reader.
+
+Every adapter sends through `HttpClient.post`, which turns transport failures and non-2xx answers
+into sanitized `UpstreamError`s: the message names the provider and the status, never the URL,
+the key or the upstream body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+
+from routerx.providers.base import ProviderConfig, Timeouts
+from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.providers.images import ImageFetcher
+from routerx.routing.retry import parse_retry_after
+
+CONNECTIONS_TOTAL = 4096
+CONNECTIONS_PER_HOST = 1024
+DNS_CACHE_TTL_S = 300
+KEEPALIVE_S = 30.0
+MAX_SSE_EVENT_BYTES = 32 * 1024 * 1024
+DRAIN_S = 1.0
+
+STATUS_REASONS: dict[int, str] = {
+    400: "bad request",
+    401: "authentication failed",
+    403: "permission denied",
+    404: "not found",
+    408: "request timeout",
+    409: "conflict",
+    413: "request too large",
+    422: "unprocessable request",
+    429: "rate limited",
+    500: "server error",
+    502: "bad gateway",
+    503: "unavailable",
+    504: "gateway timeout",
+    529: "overloaded",
+}
+
+
+class HttpClient:
+    """Owns the process-wide upstream session and the guarded image fetcher.
+
+    The session is created lazily on first use, inside the running event loop; `close()` at
+    shutdown releases both.
+    """
+
+    def __init__(
+        self,
+        *,
+        image_fetcher: ImageFetcher | None = None,
+        connections_per_host: int = CONNECTIONS_PER_HOST,
+    ) -> None:
+        self.images = image_fetcher or ImageFetcher()
+        self._connections_per_host = connections_per_host
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=CONNECTIONS_TOTAL,
+                limit_per_host=self._connections_per_host,
+                ttl_dns_cache=DNS_CACHE_TTL_S,
+                keepalive_timeout=KEEPALIVE_S,
+            )
+            # trust_env=False: an HTTP(S)_PROXY in the environment must not reroute upstreams.
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        await self.images.close()
+
+    @asynccontextmanager
+    async def post(
+        self,
+        config: ProviderConfig,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """POST `body`; yield a 2xx response. Transport errors, also those raised while the
+        caller reads the body, come out as UpstreamError. Leaving the block early closes the
+        connection, which cancels the upstream request."""
+        try:
+            async with self.session().post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=client_timeout(config.timeouts),
+                allow_redirects=False,
+            ) as response:
+                if response.status >= 300:
+                    raise status_error(config.name, response.status, response.headers)
+                try:
+                    yield response
+                except BaseException:
+                    response.close()
+                    raise
+                if not response.content.is_eof():
+                    await _drain(response)
+        except UpstreamError:
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise transport_error(config.name, exc) from None
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read what is left after the caller saw the end (e.g. `[DONE]`), so that the connection
+    goes back to the pool; a server that keeps it open past DRAIN_S loses it instead."""
+    try:
+        async with asyncio.timeout(DRAIN_S):
+            while await response.content.readany():
+                pass
+    except (TimeoutError, aiohttp.ClientError):
+        response.close()
+
+
+def client_timeout(timeouts: Timeouts) -> aiohttp.ClientTimeout:
+    """Connect and total caps; first-token and idle caps are the gateway's, around the stream."""
+    return aiohttp.ClientTimeout(total=timeouts.total_s, sock_connect=timeouts.connect_s)
+
+
+def status_error(provider: str, status: int, headers: Mapping[str, str]) -> UpstreamError:
+    reason = STATUS_REASONS.get(status) or ("server error" if status >= 500 else "error")
+    return UpstreamError(
+        f"Upstream provider {provider} returned {status} ({reason}).",
+        status=status,
+        retry_after_s=parse_retry_after(headers, time.time())
+        if status in {429, 503, 529}
+        else None,
+    )
+
+
+def transport_error(provider: str, exc: BaseException) -> UpstreamError:
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return UpstreamError(
+            f"Timed out connecting to upstream provider {provider}.", kind=FailureKind.TIMEOUT
+        )
+    if isinstance(exc, TimeoutError):
+        return UpstreamError(f"Upstream provider {provider} timed out.", kind=FailureKind.TIMEOUT)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamError(
+            f"Could not connect to upstream provider {provider}.", kind=FailureKind.CONNECT
+        )
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        return UpstreamError(
+            f"Upstream provider {provider} broke off the response.", kind=FailureKind.STREAM
+        )
+    return UpstreamError(
+        f"Upstream provider {provider} failed at the transport level.", kind=FailureKind.CONNECT
+    )
+
+
+def protocol_error(provider: str) -> UpstreamError:
+    return UpstreamError(
+        f"Upstream provider {provider} sent a response RouterX could not read.",
+        kind=FailureKind.PROTOCOL,
+    )
+
+
+def answered_with_error(provider: str) -> UpstreamError:
+    """A 2xx answer whose body is an error object."""
+    return UpstreamError(f"Upstream provider {provider} answered with an error.")
+
+
+def stream_error(provider: str) -> UpstreamError:
+    return UpstreamError(
+        f"Upstream provider {provider} reported an error in the stream.", kind=FailureKind.STREAM
+    )
+
+
+def stream_ended_early(provider: str) -> UpstreamError:
+    return UpstreamError(
+        f"Upstream provider {provider} ended the stream before it was complete.",
+        kind=FailureKind.STREAM,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    event: str | None
+    data: bytes
+
+
+class SSEDecoder:
+    """Incremental Server-Sent Events parser (LF or CRLF line ends).
+
+    `data:` lines of one event are joined with LF, `event:` names the event, lines starting
+    with `:` are comments, `id:` and `retry:` are ignored. An event ends at a blank line.
+    """
+
+    __slots__ = ("_buffer", "_data", "_event")
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._data: list[bytes] = []
+        self._event: str | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        buffer = self._buffer
+        buffer += chunk
+        events: list[SSEEvent] = []
+        start = 0
+        while (end := buffer.find(b"\n", start)) != -1:
+            line = bytes(buffer[start:end])
+            start = end + 1
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if line:
+                self._take_line(line)
+            elif self._data:
+                events.append(self._dispatch())
+            else:
+                self._event = None
+        del buffer[:start]
+        if len(buffer) > MAX_SSE_EVENT_BYTES:
+            raise ValueError("SSE line exceeds the size limit")
+        return events
+
+    def finish(self) -> list[SSEEvent]:
+        """At end of input: dispatch a last event that lacked its blank line."""
+        if self._buffer:
+            self.feed(b"\n")
+        return [self._dispatch()] if self._data else []
+
+    def _take_line(self, line: bytes) -> None:
+        if line.startswith(b"data:"):
+            value = line[5:]
+            self._data.append(value[1:] if value.startswith(b" ") else value)
+            return
+        if line[0] == 0x3A:  # ":" starts a comment
+            return
+        name, _, value = line.partition(b":")
+        if name == b"data":  # a bare `data` line is an empty data line
+            self._data.append(b"")
+        elif name == b"event":
+            self._event = (value[1:] if value.startswith(b" ") else value).decode(
+                "utf-8", "replace"
+            )
+
+    def _dispatch(self) -> SSEEvent:
+        data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
+        event = SSEEvent(self._event, data)
+        self._data = []
+        self._event = None
+        return event
+
+
+async def sse_events(
+    response: aiohttp.ClientResponse, provider: str
+) -> AsyncGenerator[SSEEvent, None]:
+    """The events of an SSE response body, as they arrive."""
+    decoder = SSEDecoder()
+    try:
+        async for chunk in response.content.iter_any():
+            for event in decoder.feed(chunk):
+                yield event
+    except ValueError:
+        raise protocol_error(provider) from None
+    for event in decoder.finish():
+        yield event

@@ -1,0 +1,11 @@
+"""OpenAI itself: the compatible base with OpenAI's default base URL and a required key."""
+
+from __future__ import annotations
+
+from routerx.providers.openai_compat import OpenAICompatProvider
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class OpenAIProvider(OpenAICompatProvider):
+    default_base_url = OPENAI_BASE_URL

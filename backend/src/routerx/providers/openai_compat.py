@@ -1,0 +1,202 @@
+"""Chat Completions pass-through: the base for OpenAI, Azure OpenAI and any OpenAI-compatible
+server (vLLM, Ollama, Groq, Together, ...).
+
+This is the hot path. The upstream body is the client's decoded dict with `model` replaced and
+gateway-only keys dropped, encoded once. Answers are relayed as the upstream's bytes: a non-stream
+body is only decoded for `usage` and the finish reason, and a stream chunk is only decoded when
+it carries a non-null `usage`, `finish_reason` or `error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any, ClassVar
+
+import msgspec
+
+from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
+from routerx.providers.config_loader import ProviderConfigError
+from routerx.providers.http import (
+    HttpClient,
+    answered_with_error,
+    protocol_error,
+    sse_events,
+    stream_ended_early,
+    stream_error,
+)
+from routerx.wire.openai import UsageView
+
+# Keys a client might send that configure where or how RouterX calls out: never forwarded,
+# never honoured. Upstream URLs and keys come from server configuration only.
+GATEWAY_ONLY_KEYS = frozenset(
+    {
+        "api_base",
+        "base_url",
+        "api_key",
+        "api_type",
+        "api_version",
+        "azure_endpoint",
+        "azure_ad_token",
+        "deployment_id",
+        "organization",
+        "project",
+        "headers",
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+        "timeout",
+        "request_timeout",
+        "custom_llm_provider",
+        "fallbacks",
+    }
+)
+DONE = b"[DONE]"
+
+
+class _ChoiceView(msgspec.Struct):
+    finish_reason: str | None = None
+
+
+class _BodyView(UsageView):
+    """`usage`, the finish reasons and whether the body is an error; the rest stays unparsed."""
+
+    choices: list[_ChoiceView] = msgspec.field(default_factory=list)
+    error: Any = None
+
+
+_decode_view = msgspec.json.Decoder(_BodyView).decode
+
+
+def has_non_null(payload: bytes, key: bytes) -> bool:
+    """Does `payload` hold `key` with a value other than null? A cheap pre-filter, no parse."""
+    start = payload.find(key)
+    while start != -1:
+        after = start + len(key)
+        if not payload[after : after + 24].lstrip(b" \t\r\n:").startswith(b"null"):
+            return True
+        start = payload.find(key, after)
+    return False
+
+
+def _with_image_objects(messages: list[Any]) -> list[Any]:
+    """The seed README sends `"image_url": "https://..."`; upstreams want {"url": ...}."""
+    fixed: list[Any] | None = None
+    for index, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list) or not any(
+            isinstance(part, dict) and isinstance(part.get("image_url"), str) for part in content
+        ):
+            continue
+        if fixed is None:
+            fixed = list(messages)
+        fixed[index] = {
+            **message,
+            "content": [
+                {**part, "image_url": {"url": part["image_url"]}}
+                if isinstance(part, dict) and isinstance(part.get("image_url"), str)
+                else part
+                for part in content
+            ],
+        }
+    return fixed if fixed is not None else messages
+
+
+def upstream_body(call: Call, *, stream: bool) -> bytes:
+    body = {key: value for key, value in call.raw.items() if key not in GATEWAY_ONLY_KEYS}
+    body["model"] = call.upstream_model
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        body["messages"] = _with_image_objects(messages)
+    if stream:
+        body["stream"] = True
+        options = body.get("stream_options")
+        body["stream_options"] = {
+            **(options if isinstance(options, dict) else {}),
+            "include_usage": True,
+        }
+    else:
+        body.pop("stream", None)
+        body.pop("stream_options", None)
+    return msgspec.json.encode(body)
+
+
+class OpenAICompatProvider:
+    """Any server that speaks OpenAI Chat Completions at `{base_url}/chat/completions`."""
+
+    default_base_url: ClassVar[str] = ""
+
+    def __init__(self, config: ProviderConfig, http: HttpClient) -> None:
+        self.config = config
+        self.http = http
+        base_url = (config.base_url or self.default_base_url).rstrip("/")
+        if not base_url:
+            raise ProviderConfigError(
+                f"providers.{config.name}.base_url: required for type {config.type}"
+            )
+        self.url = self.endpoint(base_url)
+        self.headers = {"content-type": "application/json", **self.auth_headers()}
+
+    def endpoint(self, base_url: str) -> str:
+        return f"{base_url}/chat/completions"
+
+    def url_for(self, upstream_model: str) -> str:
+        return self.url
+
+    def auth_headers(self) -> dict[str, str]:
+        secret = self.config.secret
+        return {"authorization": f"Bearer {secret}"} if secret else {}
+
+    async def complete(self, call: Call) -> Completion:
+        body = upstream_body(call, stream=False)
+        async with self.http.post(
+            self.config, self.url_for(call.upstream_model), self.headers, body
+        ) as response:
+            data = await response.read()
+        try:
+            view = _decode_view(data)
+        except msgspec.DecodeError:
+            raise protocol_error(self.config.name) from None
+        if view.error is not None:
+            raise answered_with_error(self.config.name)
+        finish = view.choices[0].finish_reason if view.choices else None
+        return Completion(data, view.usage, finish)
+
+    async def stream(self, call: Call, stats: StreamStats) -> AsyncIterator[bytes]:
+        body = upstream_body(call, stream=True)
+        name = self.config.name
+        async with (
+            self.http.post(
+                self.config, self.url_for(call.upstream_model), self.headers, body
+            ) as response,
+            aclosing(sse_events(response, name)) as events,
+        ):
+            async for event in events:
+                data = event.data
+                if data == DONE:
+                    return
+                if event.event == "error":
+                    raise stream_error(name)
+                if (
+                    has_non_null(data, b'"usage"')
+                    or has_non_null(data, b'"finish_reason"')
+                    or has_non_null(data, b'"error"')
+                ):
+                    self._observe(data, stats)
+                stats.chunks += 1
+                yield data
+            if stats.finish_reason is None:
+                raise stream_ended_early(name)
+
+    def _observe(self, data: bytes, stats: StreamStats) -> None:
+        try:
+            view = _decode_view(data)
+        except msgspec.DecodeError:
+            raise protocol_error(self.config.name) from None
+        if view.error is not None:
+            raise stream_error(self.config.name)
+        if view.usage is not None:
+            stats.usage = view.usage
+        for choice in view.choices:
+            if choice.finish_reason is not None:
+                stats.finish_reason = choice.finish_reason
