@@ -65,8 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(message)s")
     if args.command == "gateway":
-        _serve(settings, "routerx.gateway.asgi:app", settings.gateway_port,
-               settings.gateway_host, settings.gateway_workers)
+        _serve(
+            settings,
+            "routerx.gateway.asgi:app",
+            settings.gateway_port,
+            settings.gateway_host,
+            settings.gateway_workers,
+        )
     elif args.command == "admin":
         _serve(settings, "routerx.admin.asgi:app", settings.admin_port, settings.admin_host, 1)
     elif args.command == "migrate":

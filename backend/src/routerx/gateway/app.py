@@ -37,7 +37,9 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         return _error_response(errors.method_not_allowed())
     if exc.status_code == 404:
         return _error_response(errors.not_found(request.url.path))
-    return _error_response(errors.GatewayError(exc.status_code, str(exc.detail), "invalid_request_error"))
+    return _error_response(
+        errors.GatewayError(exc.status_code, str(exc.detail), "invalid_request_error")
+    )
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -51,7 +53,9 @@ def build_app(settings: Settings) -> Starlette:
         batch_size=settings.log_batch_size,
         flush_interval_s=settings.log_flush_interval_s,
     )
-    state = GatewayState(settings=settings, breakers=build_breaker_gate(settings), log_writer=writer)
+    state = GatewayState(
+        settings=settings, breakers=build_breaker_gate(settings), log_writer=writer
+    )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

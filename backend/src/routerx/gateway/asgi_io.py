@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.types import Receive, Scope, Send
 
 from routerx.gateway.errors import GatewayError, body_too_large
@@ -46,9 +44,7 @@ class ClientDisconnected(Exception):
     """The client went away before the gateway answered."""
 
 
-async def send_bytes(
-    send: Send, status: int, body: bytes, headers: Headers
-) -> None:
+async def send_bytes(send: Send, status: int, body: bytes, headers: Headers) -> None:
     await send(
         {
             "type": "http.response.start",

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +77,7 @@ class StreamStart:
     """A stream whose first chunk has arrived: the point where the gateway commits."""
 
     first: bytes
-    chunks: AsyncIterator[bytes]
+    chunks: AsyncGenerator[bytes, None]
     stats: StreamStats
 
 
@@ -159,16 +159,26 @@ class ChatCompletionsEndpoint:
 
     def _fallback(self, exchange: Exchange, plan: RoutePlan) -> FallbackRun:
         return FallbackRun(
-            plan, self.state.breakers, self.state.retry_policy, exchange.row.attempts,
+            plan,
+            self.state.breakers,
+            self.state.retry_policy,
+            exchange.row.attempts,
             self.state.rng,
         )
 
-    def _call(self, exchange: Exchange, target: PlannedTarget, request: ChatRequest,
-              raw: dict[str, Any]) -> Call:
+    def _call(
+        self, exchange: Exchange, target: PlannedTarget, request: ChatRequest, raw: dict[str, Any]
+    ) -> Call:
         return Call(request, raw, target.model, exchange.request_id)
 
-    async def _complete(self, send: Send, exchange: Exchange, plan: RoutePlan,
-                        request: ChatRequest, raw: dict[str, Any]) -> None:
+    async def _complete(
+        self,
+        send: Send,
+        exchange: Exchange,
+        plan: RoutePlan,
+        request: ChatRequest,
+        raw: dict[str, Any],
+    ) -> None:
         async def attempt(target: PlannedTarget) -> Completion:
             provider = self.state.providers[target.provider.name]
             timeout = target.provider.timeouts.total_s
@@ -183,8 +193,14 @@ class ChatCompletionsEndpoint:
         exchange.row.status = 200
         await send_bytes(send, 200, completion.body, self._answer_headers(exchange, target))
 
-    async def _stream(self, send: Send, exchange: Exchange, plan: RoutePlan,
-                      request: ChatRequest, raw: dict[str, Any]) -> None:
+    async def _stream(
+        self,
+        send: Send,
+        exchange: Exchange,
+        plan: RoutePlan,
+        request: ChatRequest,
+        raw: dict[str, Any],
+    ) -> None:
         async def attempt(target: PlannedTarget) -> StreamStart:
             provider = self.state.providers[target.provider.name]
             stats = StreamStats()
@@ -209,25 +225,31 @@ class ChatCompletionsEndpoint:
         row = exchange.row
         row.ttft_ms = exchange.elapsed_ms()
         row.status = 200
-        await send({
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [*self._answer_headers(exchange, target), *SSE_HEADERS],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*self._answer_headers(exchange, target), *SSE_HEADERS],
+            }
+        )
         include_usage = request.include_usage
         idle_s = target.provider.timeouts.idle_s
         try:
             chunk: bytes | None = start.first
             while chunk is not None:
                 if include_usage or usage_only_chunk(chunk) is None:
-                    await send({"type": "http.response.body", "body": event(chunk), "more_body": True})
+                    await send(
+                        {"type": "http.response.body", "body": event(chunk), "more_body": True}
+                    )
                 try:
                     async with asyncio.timeout(idle_s):
                         chunk = await anext(start.chunks)
                 except StopAsyncIteration:
                     chunk = None
         except (UpstreamError, TimeoutError) as failure:
-            error = failure if isinstance(failure, UpstreamError) else _timeout(target, "next chunk")
+            error = (
+                failure if isinstance(failure, UpstreamError) else _timeout(target, "next chunk")
+            )
             row.error_type = "stream_interrupted"
             self.state.breakers.record(target.provider, _AfterCommit(), "failure")
             body = errors.upstream_failed(502, error.message).body()
@@ -254,7 +276,9 @@ class ChatCompletionsEndpoint:
             headers = {}
             if last.retry_after_s is not None:
                 headers["retry-after"] = str(max(1, round(last.retry_after_s)))
-            row.error_type = "upstream_" + (last.kind.value if last.status is None else "http_error")
+            row.error_type = "upstream_" + (
+                last.kind.value if last.status is None else "http_error"
+            )
             raise errors.upstream_failed(
                 last.client_status, f"Every provider attempt failed. Last: {last.message}", headers
             ) from None
@@ -268,8 +292,9 @@ class ChatCompletionsEndpoint:
     def _attempt_headers(self, exchange: Exchange) -> None:
         attempts = exchange.row.attempts
         if len(attempts) > 1:
-            value = ",".join(f"{a.provider};{a.outcome}" + (f";{a.status}" if a.status else "")
-                             for a in attempts)
+            value = ",".join(
+                f"{a.provider};{a.outcome}" + (f";{a.status}" if a.status else "") for a in attempts
+            )
             exchange.response_headers.append((b"x-routerx-attempts", value.encode()))
 
 

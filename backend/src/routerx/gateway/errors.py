@@ -1,4 +1,4 @@
-"""Every error body the gateway sends, in OpenAI's shape: {"error": {message, type, param, code}}."""
+"""Every error body the gateway sends, OpenAI-shaped: {"error": {message, type, param, code}}."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ class GatewayError(Exception):
         return msgspec.json.encode(ErrorBody(detail))
 
 
-def invalid_request(message: str, param: str | None = None, code: str | None = None) -> GatewayError:
+def invalid_request(
+    message: str, param: str | None = None, code: str | None = None
+) -> GatewayError:
     return GatewayError(400, message, "invalid_request_error", param, code)
 
 
@@ -55,24 +57,34 @@ def model_not_found(model: str) -> GatewayError:
 
 def body_too_large(limit: int) -> GatewayError:
     return GatewayError(
-        413, f"Request body exceeds the limit of {limit} bytes.", "invalid_request_error",
-        None, "request_too_large",
+        413,
+        f"Request body exceeds the limit of {limit} bytes.",
+        "invalid_request_error",
+        None,
+        "request_too_large",
     )
 
 
 def unsupported_media_type() -> GatewayError:
     return GatewayError(
-        415, "Content-Type must be application/json.", "invalid_request_error",
-        None, "unsupported_media_type",
+        415,
+        "Content-Type must be application/json.",
+        "invalid_request_error",
+        None,
+        "unsupported_media_type",
     )
 
 
 def method_not_allowed() -> GatewayError:
-    return GatewayError(405, "Method not allowed.", "invalid_request_error", None, "method_not_allowed")
+    return GatewayError(
+        405, "Method not allowed.", "invalid_request_error", None, "method_not_allowed"
+    )
 
 
 def not_found(path: str) -> GatewayError:
-    return GatewayError(404, f"Unknown path: {path[:200]}", "invalid_request_error", None, "not_found")
+    return GatewayError(
+        404, f"Unknown path: {path[:200]}", "invalid_request_error", None, "not_found"
+    )
 
 
 def capability_unavailable(capability: str, model: str) -> GatewayError:
@@ -92,12 +104,18 @@ def capability_param(capability: str) -> str:
 def all_providers_unavailable(retry_after_s: float) -> GatewayError:
     seconds = max(1, round(retry_after_s))
     return GatewayError(
-        503, "All providers for this model are temporarily unavailable. Retry later.",
-        "service_unavailable", None, "providers_unavailable", {"retry-after": str(seconds)},
+        503,
+        "All providers for this model are temporarily unavailable. Retry later.",
+        "service_unavailable",
+        None,
+        "providers_unavailable",
+        {"retry-after": str(seconds)},
     )
 
 
-def upstream_failed(status: int, message: str, headers: dict[str, str] | None = None) -> GatewayError:
+def upstream_failed(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> GatewayError:
     error_type = "rate_limit_error" if status == 429 else "upstream_error"
     if 400 <= status < 500 and status != 429:
         error_type = "invalid_request_error"
@@ -105,7 +123,9 @@ def upstream_failed(status: int, message: str, headers: dict[str, str] | None = 
 
 
 def internal_error() -> GatewayError:
-    return GatewayError(500, "The gateway failed to handle this request.", "server_error", None, None)
+    return GatewayError(
+        500, "The gateway failed to handle this request.", "server_error", None, None
+    )
 
 
 _PATH = re.compile(r"at `\$(?P<path>[^`]*)`")

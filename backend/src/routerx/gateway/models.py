@@ -26,5 +26,7 @@ class ModelsEndpoint(ChatCompletionsEndpoint):
         except errors.GatewayError as error:
             await send_error(send, error, headers)
             return
-        cards = [ModelCard(name, STARTED) for name in visible_models(self.state.snapshot, key.tenant)]
+        cards = [
+            ModelCard(name, STARTED) for name in visible_models(self.state.snapshot, key.tenant)
+        ]
         await send_bytes(send, 200, msgspec.json.encode(ModelList(cards)), headers)

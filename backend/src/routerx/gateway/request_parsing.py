@@ -11,8 +11,15 @@ from routerx.wire.openai import ChatRequest, ImagePart
 
 # Fields that would let a caller choose where the gateway sends its provider keys
 # (the LiteLLM key leak, CVE-2024-6587), or override its credentials.
-FORBIDDEN_FIELDS = ("api_base", "base_url", "api_key", "api_version", "azure_endpoint",
-                    "organization", "extra_headers")
+FORBIDDEN_FIELDS = (
+    "api_base",
+    "base_url",
+    "api_key",
+    "api_version",
+    "azure_endpoint",
+    "organization",
+    "extra_headers",
+)
 _decoder = msgspec.json.Decoder()
 IMAGE_SCHEMES = ("https://", "http://", "data:")
 
@@ -23,7 +30,9 @@ def decode_body(body: bytes) -> dict[str, Any]:
     try:
         raw = _decoder.decode(body)
     except msgspec.DecodeError as exc:
-        raise invalid_request(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+        raise invalid_request(
+            f"The request body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
     if not isinstance(raw, dict):
         raise invalid_request("The request body must be a JSON object.")
     return raw
@@ -45,8 +54,9 @@ def validate(raw: dict[str, Any]) -> ChatRequest:
         raise invalid_request("`n` greater than 1 is not supported.", "n", "unsupported_parameter")
     for index, message in enumerate(request.messages):
         if isinstance(message.content, list) and not message.content and message.role == "user":
-            raise invalid_request("A user message needs at least one content part.",
-                                  f"messages[{index}].content")
+            raise invalid_request(
+                "A user message needs at least one content part.", f"messages[{index}].content"
+            )
         for part_index, part in enumerate(message.parts()):
             if isinstance(part, ImagePart) and not part.url.startswith(IMAGE_SCHEMES):
                 raise invalid_request(
@@ -64,13 +74,18 @@ def check_text(request: ChatRequest) -> GatewayError | None:
     """Strings that cannot be encoded as UTF-8 (lone surrogates) cannot reach any upstream."""
     for index, message in enumerate(request.messages):
         content = message.content
-        texts = [content] if isinstance(content, str) else [
-            getattr(part, "text", "") for part in content or []
-        ]
+        texts = (
+            [content]
+            if isinstance(content, str)
+            else [getattr(part, "text", "") for part in content or []]
+        )
         for text in texts:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:
-                return invalid_request("Message text contains invalid Unicode (a lone surrogate).",
-                                       f"messages[{index}].content", "invalid_unicode")
+                return invalid_request(
+                    "Message text contains invalid Unicode (a lone surrogate).",
+                    f"messages[{index}].content",
+                    "invalid_unicode",
+                )
     return None

@@ -19,7 +19,7 @@ class GatewayState:
     settings: Settings
     breakers: BreakerGate
     log_writer: RequestLogWriter
-    retry_policy: RetryPolicy = RetryPolicy()
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     snapshot: ConfigSnapshot = field(default_factory=lambda: ConfigSnapshot(version=-1))
     providers: dict[str, Provider] = field(default_factory=dict)
     refresher: SnapshotRefresher | None = None

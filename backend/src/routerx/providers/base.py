@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -76,7 +76,7 @@ class Provider(Protocol):
         """Answer without streaming. Raises UpstreamError."""
         ...
 
-    def stream(self, call: Call, stats: StreamStats) -> AsyncIterator[bytes]:
+    def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         """Yield OpenAI `chat.completion.chunk` JSON objects (no SSE framing), usage chunk
         included when the upstream reports one. Raises UpstreamError."""
         ...

@@ -22,8 +22,13 @@ class PassThroughGate:
     def admit(self, provider: ProviderConfig) -> Admission:
         return _Admitted()
 
-    def record(self, provider: ProviderConfig, admission: Admission, outcome: str,
-               retry_after_s: float | None = None) -> None:
+    def record(
+        self,
+        provider: ProviderConfig,
+        admission: Admission,
+        outcome: str,
+        retry_after_s: float | None = None,
+    ) -> None:
         return None
 
     def status(self) -> str:

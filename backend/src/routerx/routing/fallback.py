@@ -44,6 +44,12 @@ class BreakerGate(Protocol):
         retry_after_s: float | None = None,
     ) -> None: ...
 
+    def status(self) -> str: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -104,8 +110,12 @@ class FallbackRun:
                 admission = self.breakers.admit(provider)
                 if not admission.allowed:
                     self.attempts.append(
-                        Attempt(provider.name, target.model, "skipped_open",
-                                breaker_state=admission.state_name)
+                        Attempt(
+                            provider.name,
+                            target.model,
+                            "skipped_open",
+                            breaker_state=admission.state_name,
+                        )
                     )
                     wait = admission.retry_after_s
                     if wait is not None:
@@ -120,9 +130,12 @@ class FallbackRun:
                     self.breakers.record(provider, admission, outcome, error.retry_after_s)
                     self.attempts.append(
                         Attempt(
-                            provider.name, target.model,
+                            provider.name,
+                            target.model,
                             "failure" if error.is_failure else "client_error",
-                            _elapsed_ms(started), error.status, admission.state_name,
+                            _elapsed_ms(started),
+                            error.status,
+                            admission.state_name,
                             error.kind.value if error.status is None else "http_error",
                         )
                     )
@@ -133,14 +146,25 @@ class FallbackRun:
                 except asyncio.CancelledError:
                     self.breakers.record(provider, admission, "neutral")
                     self.attempts.append(
-                        Attempt(provider.name, target.model, "cancelled", _elapsed_ms(started),
-                                breaker_state=admission.state_name)
+                        Attempt(
+                            provider.name,
+                            target.model,
+                            "cancelled",
+                            _elapsed_ms(started),
+                            breaker_state=admission.state_name,
+                        )
                     )
                     raise
                 self.breakers.record(provider, admission, "success")
                 self.attempts.append(
-                    Attempt(provider.name, target.model, "success", _elapsed_ms(started), 200,
-                            admission.state_name)
+                    Attempt(
+                        provider.name,
+                        target.model,
+                        "success",
+                        _elapsed_ms(started),
+                        200,
+                        admission.state_name,
+                    )
                 )
                 return result, target
             if not failed_this_round or made >= self.policy.max_attempts:

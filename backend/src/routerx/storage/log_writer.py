@@ -7,6 +7,7 @@ size); a row dropped because the buffer is full is counted, never lost silently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -82,10 +83,9 @@ class RequestLogWriter:
         batch = [self._buffer[i] for i in range(min(self._batch_size, len(self._buffer)))]
         try:
             await self._sink(batch)
-        except Exception as exc:  # noqa: BLE001 - any DB fault: keep the rows, retry later
+        except Exception as exc:
             if not self._failing:
-                log.warning("request-log write failed, rows kept for retry: %s",
-                            type(exc).__name__)
+                log.warning("request-log write failed, rows kept for retry: %s", type(exc).__name__)
             self._failing = True
             metrics.REQUEST_LOG_WRITE_FAILURES.inc()
             return False
@@ -101,10 +101,8 @@ class RequestLogWriter:
     async def run(self) -> None:
         backoff = self._flush_interval_s
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
-            except TimeoutError:
-                pass
             self._wakeup.clear()
             while self._buffer:
                 if not await self._write_batch():

@@ -55,8 +55,9 @@ async def seed_demo_data() -> list[str]:
         created.append("tenant demo")
     digest = digest_key(DEMO_KEY)
     if not await ApiKey.filter(digest=digest).exists():
-        await ApiKey.create(tenant=tenant, name="demo key", prefix=display_prefix(DEMO_KEY),
-                            digest=digest)
+        await ApiKey.create(
+            tenant=tenant, name="demo key", prefix=display_prefix(DEMO_KEY), digest=digest
+        )
         created.append("api key demo_key_fake_123456")
     for spec in PROVIDERS:
         _, made = await Provider.get_or_create(name=spec["name"], defaults=spec)

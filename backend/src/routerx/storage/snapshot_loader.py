@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from routerx.providers.base import ProviderConfig, Timeouts
+from routerx.providers.base import ProviderConfig
 from routerx.settings import Settings
 from routerx.storage.config_version import current_config_version
 from routerx.storage.models import ApiKey, Provider, RoutingRule, Tenant
@@ -114,10 +114,12 @@ class SnapshotRefresher:
                 self._version = snapshot.version
             self.healthy, self.last_ok, self.last_error = True, time.time(), None
             return changed
-        except Exception as exc:  # noqa: BLE001 - any DB fault keeps the old snapshot
+        except Exception as exc:
             if self.healthy or self.last_error is None:
-                log.warning("configuration refresh failed, serving the last snapshot: %s",
-                            type(exc).__name__)
+                log.warning(
+                    "configuration refresh failed, serving the last snapshot: %s",
+                    type(exc).__name__,
+                )
             self.healthy, self.last_error = False, type(exc).__name__
             return False
 

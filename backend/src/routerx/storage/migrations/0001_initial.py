@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
                 ('capabilities', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('enabled', fields.BooleanField(default=True)),
                 ('settings', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('secret_ciphertext', fields.TextField(null=True, unique=False)),
+                ('secret_ciphertext', fields.CharField(null=True, max_length=4096)),
                 ('secret_env', fields.CharField(null=True, max_length=100)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),

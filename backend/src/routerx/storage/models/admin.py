@@ -1,5 +1,7 @@
 """Admin users, revoked sessions and the audit trail."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -32,8 +34,8 @@ class AuditEntry(Model):
     action = fields.CharField(max_length=32)
     resource_type = fields.CharField(max_length=32)
     resource_id = fields.CharField(max_length=64, null=True)
-    before = fields.JSONField(null=True)
-    after = fields.JSONField(null=True)
+    before: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    after: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "audit_log"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -23,11 +23,11 @@ class Provider(Model):
     name = fields.CharField(max_length=100, unique=True)
     type = fields.CharField(max_length=32)
     base_url = fields.CharField(max_length=500, default="")
-    model_map = fields.JSONField(default=dict)
-    capabilities = fields.JSONField(default=list)
+    model_map: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
+    capabilities: fields.JSONField[list[str]] = fields.JSONField(default=list)
     enabled = fields.BooleanField(default=True)
-    settings = fields.JSONField(default=dict)
-    secret_ciphertext = fields.TextField(null=True)
+    settings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    secret_ciphertext = fields.CharField(max_length=4096, null=True)
     secret_env = fields.CharField(max_length=100, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -47,7 +47,7 @@ class RoutingRule(Model):
         "models.Tenant", related_name="routing_rules", null=True, on_delete=fields.CASCADE
     )
     # [{"provider": name, "model": upstream model, "weight": int, "tier": int}]
-    targets = fields.JSONField(default=list)
+    targets: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     hedge_delay_ms = fields.IntField(null=True)
     enabled = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -1,5 +1,7 @@
 """The request log: metadata only, never prompt, response or image content."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -15,7 +17,7 @@ class RequestLog(Model):
     provider = fields.CharField(max_length=100, null=True, db_index=True)
     upstream_model = fields.CharField(max_length=200, null=True)
     rule = fields.CharField(max_length=100, null=True)
-    attempts = fields.JSONField(default=list)
+    attempts: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     fallback = fields.BooleanField(default=False)
     stream = fields.BooleanField(default=False)
     status = fields.IntField(db_index=True)

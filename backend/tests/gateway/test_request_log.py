@@ -1,0 +1,109 @@
+"""The request log: one row per request with its attempts; rows survive write failures."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from routerx.storage.log_row import LogRow
+from routerx.storage.log_writer import RequestLogWriter
+from routerx.storage.models import RequestLog
+from tests.gateway.conftest import AUTH, RunningGateway
+from tests.gateway.test_privacy import wait_for_rows
+from tests.support.database import connected
+
+TEXT = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def test_one_row_per_request_with_attempts(pg_gateway: RunningGateway) -> None:
+    async with connected(pg_gateway.database_url):
+        before = await RequestLog.all().count()
+    ids = []
+    async with aiohttp.ClientSession() as session:
+        for body in (TEXT, {**TEXT, "stream": True}, {**TEXT, "model": "nope"}):
+            async with session.post(
+                pg_gateway.url + "/v1/chat/completions", json=body, headers=AUTH
+            ) as response:
+                await response.read()
+                ids.append(response.headers["x-request-id"])
+    await wait_for_rows(pg_gateway.database_url, before + 3)
+    async with connected(pg_gateway.database_url):
+        rows = {r.request_id: r for r in await RequestLog.filter(request_id__in=ids)}
+    assert len(rows) == 3
+    plain, stream, missing = (rows[i] for i in ids)
+    assert (plain.status, plain.stream, plain.provider, plain.capability) == (
+        200,
+        False,
+        "mock-text",
+        "text",
+    )
+    assert plain.attempts == [
+        {
+            "provider": "mock-text",
+            "model": "gpt-4.1-mini",
+            "outcome": "success",
+            "status": 200,
+            "latency_ms": plain.attempts[0]["latency_ms"],
+        }
+    ]
+    assert plain.total_tokens == plain.prompt_tokens + plain.completion_tokens > 0
+    assert plain.tenant_id is not None and plain.key_id is not None
+    assert stream.stream and stream.status == 200 and stream.ttft_ms is not None
+    assert stream.total_tokens > 0, "stream usage is recorded even without include_usage"
+    assert (missing.status, missing.error_type, missing.provider) == (404, "model_not_found", None)
+
+
+def row(n: int) -> LogRow:
+    return LogRow(request_id=f"r{n}", created_at=0.0, status=200)
+
+
+async def test_failed_writes_are_retried_not_lost() -> None:
+    written: list[str] = []
+    failures = 2
+
+    async def flaky_sink(rows: list[LogRow]) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise ConnectionError("database down")
+        written.extend(r.request_id for r in rows)
+
+    writer = RequestLogWriter(flaky_sink, capacity=100, batch_size=10, flush_interval_s=0.01)
+    for n in range(25):
+        writer.submit(row(n))
+    task = asyncio.create_task(writer.run())
+    try:
+        async with asyncio.timeout(10):
+            while writer.pending:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    assert written == [f"r{n}" for n in range(25)]
+    assert writer.dropped == 0 and writer.written == 25
+
+
+async def test_rows_past_capacity_are_counted_as_dropped() -> None:
+    async def dead_sink(rows: list[LogRow]) -> None:
+        raise ConnectionError("database down")
+
+    writer = RequestLogWriter(dead_sink, capacity=5, batch_size=5)
+    for n in range(8):
+        writer.submit(row(n))
+    assert (writer.pending, writer.dropped) == (5, 3)
+    assert not await writer.flush(timeout_s=0.2)
+
+
+@pytest.mark.parametrize("pending", [0, 3])
+async def test_flush_writes_everything_buffered(pending: int) -> None:
+    written: list[LogRow] = []
+
+    async def sink(rows: list[LogRow]) -> None:
+        written.extend(rows)
+
+    writer = RequestLogWriter(sink, batch_size=2)
+    for n in range(pending):
+        writer.submit(row(n))
+    assert await writer.flush()
+    assert len(written) == pending
