@@ -94,6 +94,7 @@ def build_app(settings: Settings) -> Starlette:
             await asyncio.gather(*tasks, return_exceptions=True)
             await writer.flush(SHUTDOWN_FLUSH_S)
             await state.breakers.stop()
+            await state.http.close()
             await close_db()
 
     chat = ChatCompletionsEndpoint(state)

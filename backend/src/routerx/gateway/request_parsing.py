@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from routerx.gateway.errors import GatewayError, from_validation_error, invalid_request
+from routerx.providers.images import ImageBudget, ImageRejected, parse_data_url
 from routerx.wire.openai import ChatRequest, ImagePart
 
 # Fields that would let a caller choose where the gateway sends its provider keys
@@ -21,7 +22,7 @@ FORBIDDEN_FIELDS = (
     "extra_headers",
 )
 _decoder = msgspec.json.Decoder()
-IMAGE_SCHEMES = ("https://", "http://", "data:")
+HTTP_SCHEMES = ("https://", "http://")
 
 
 def decode_body(body: bytes) -> dict[str, Any]:
@@ -52,22 +53,33 @@ def validate(raw: dict[str, Any]) -> ChatRequest:
         raise from_validation_error(exc) from None
     if request.n is not None and request.n > 1:
         raise invalid_request("`n` greater than 1 is not supported.", "n", "unsupported_parameter")
+    budget = ImageBudget()
     for index, message in enumerate(request.messages):
         if isinstance(message.content, list) and not message.content and message.role == "user":
             raise invalid_request(
                 "A user message needs at least one content part.", f"messages[{index}].content"
             )
         for part_index, part in enumerate(message.parts()):
-            if isinstance(part, ImagePart) and not part.url.startswith(IMAGE_SCHEMES):
-                raise invalid_request(
-                    "An image URL must be an http(s) URL or a data: URL.",
-                    f"messages[{index}].content[{part_index}].image_url",
-                    "invalid_image_url",
-                )
+            if isinstance(part, ImagePart):
+                _check_image(part.url, f"messages[{index}].content[{part_index}].image_url", budget)
     error = check_text(request)
     if error is not None:
         raise error
     return request
+
+
+def _check_image(url: str, param: str, budget: ImageBudget) -> None:
+    """Data URLs are decoded and checked here (base64, size, magic bytes match the MIME type);
+    http(s) URLs are fetched, with SSRF guards, only by adapters that need the bytes."""
+    if url.startswith("data:"):
+        try:
+            parse_data_url(url, param=param, budget=budget)
+        except ImageRejected as rejected:
+            raise invalid_request(rejected.message, param, "invalid_image") from None
+    elif not url.startswith(HTTP_SCHEMES):
+        raise invalid_request(
+            "An image URL must be an http(s) URL or a data: URL.", param, "invalid_image_url"
+        )
 
 
 def check_text(request: ChatRequest) -> GatewayError | None:

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import random
 from dataclasses import dataclass, field
 
 from routerx.providers.base import Provider
+from routerx.providers.config_loader import ProviderConfigError
+from routerx.providers.http import HttpClient
 from routerx.providers.registry import build_provider
 from routerx.routing.fallback import BreakerGate, RetryPolicy
 from routerx.settings import Settings
 from routerx.storage.log_writer import RequestLogWriter
 from routerx.storage.snapshot import ConfigSnapshot
 from routerx.storage.snapshot_loader import SnapshotRefresher
+
+log = logging.getLogger("routerx.gateway")
+
+
+def _without_unbuilt_providers(
+    snapshot: ConfigSnapshot, built: dict[str, Provider]
+) -> ConfigSnapshot:
+    if len(built) == len(snapshot.providers):
+        return snapshot
+    kept = {name: config for name, config in snapshot.providers.items() if name in built}
+    return dataclasses.replace(snapshot, providers=kept)
 
 
 @dataclass
@@ -23,14 +38,21 @@ class GatewayState:
     snapshot: ConfigSnapshot = field(default_factory=lambda: ConfigSnapshot(version=-1))
     providers: dict[str, Provider] = field(default_factory=dict)
     refresher: SnapshotRefresher | None = None
+    http: HttpClient = field(default_factory=HttpClient)
     rng: random.Random = field(default_factory=random.Random)
     loaded: bool = False
 
     def install(self, snapshot: ConfigSnapshot) -> None:
         """Swap in a new configuration; in-flight requests keep the objects they hold."""
-        self.providers = {
-            name: build_provider(config, real_calls=self.settings.enable_real_calls)
-            for name, config in snapshot.providers.items()
-        }
+        providers: dict[str, Provider] = {}
+        for name, config in snapshot.providers.items():
+            try:
+                providers[name] = build_provider(
+                    config, real_calls=self.settings.enable_real_calls, http=self.http
+                )
+            except ProviderConfigError as error:
+                log.error("provider %s left out of routing: %s", name, error)
+        self.providers = providers
+        snapshot = _without_unbuilt_providers(snapshot, providers)
         self.snapshot = snapshot
         self.loaded = True
