@@ -1,0 +1,144 @@
+"""The admin API's client for the running gateway's internal endpoints.
+
+Live breaker state and the rule tester's answer exist only inside the gateway process, so the
+admin API asks it: `GET /internal/breakers`, `POST /internal/breakers/{provider}/reset` and
+`POST /internal/route-explain`, each with the `x-routerx-internal` header. The Structs below are
+that contract. The gateway's address is the one setting read here rather than in settings.py:
+GATEWAY_INTERNAL_URL (default http://127.0.0.1:8080).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+
+from routerx.auth.internal import INTERNAL_HEADER
+
+GATEWAY_URL_ENV = "GATEWAY_INTERNAL_URL"
+DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
+TIMEOUT_S = 3.0
+
+T = TypeVar("T")
+BreakerStateName = Literal["closed", "open", "half_open"]
+
+
+def gateway_internal_url() -> str:
+    return (os.environ.get(GATEWAY_URL_ENV) or DEFAULT_GATEWAY_URL).rstrip("/")
+
+
+class GatewayBreaker(msgspec.Struct):
+    state: BreakerStateName
+    calls: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    open_until: float | None = None
+    reopen_count: int = 0
+
+
+class GatewayBreakers(msgspec.Struct):
+    breakers: dict[str, GatewayBreaker]
+
+
+ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+TenantId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+
+
+class RouteExplainRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """What the rule tester asks: which rule and targets would serve this request now?"""
+
+    model: ModelName
+    capability: Literal["text", "vision"] = "text"
+    tools: bool = False
+    json: bool = False
+    tenant_id: TenantId | None = None
+
+
+class ExplainedRule(msgspec.Struct):
+    id: int
+    name: str
+    model_pattern: str
+    capability: str
+    tenant_id: int | None = None
+
+
+class ExplainedTarget(msgspec.Struct):
+    provider: str
+    model: str
+    tier: int
+    weight: int
+    capable: bool
+    breaker_state: str
+    eligible: bool
+    why: str
+
+
+class RouteExplanation(msgspec.Struct):
+    rule: ExplainedRule | None
+    reason: str
+    targets: list[ExplainedTarget]
+    error: str | None = None
+
+
+class GatewayUnavailable(Exception):
+    """The gateway did not answer, or answered something outside the contract."""
+
+
+class GatewayClient:
+    def __init__(self, base_url: str, token: str, timeout_s: float = TIMEOUT_S) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {INTERNAL_HEADER: token}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _call(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        headers = {"content-type": "application/json"} if body is not None else {}
+        try:
+            async with self._client().request(
+                method, self.base_url + path, data=body, headers=headers
+            ) as response:
+                return response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise GatewayUnavailable(
+                f"gateway at {self.base_url} unreachable: {type(exc).__name__}"
+            ) from None
+
+    def _decode(self, status: int, payload: bytes, into: type[T], what: str) -> T:
+        if status != 200:
+            raise GatewayUnavailable(f"gateway answered {what} with HTTP {status}")
+        try:
+            return msgspec.json.decode(payload, type=into)
+        except msgspec.DecodeError:
+            raise GatewayUnavailable(f"gateway sent an unexpected {what} body") from None
+
+    async def breakers(self) -> dict[str, GatewayBreaker]:
+        status, payload = await self._call("GET", "/internal/breakers")
+        return self._decode(status, payload, GatewayBreakers, "breakers").breakers
+
+    async def reset_breaker(self, provider: str) -> bool:
+        """Reset one provider's breaker; False when the gateway has no breaker for it yet."""
+        status, _ = await self._call("POST", f"/internal/breakers/{quote(provider, safe='')}/reset")
+        if status == 404:
+            return False
+        if not 200 <= status < 300:
+            raise GatewayUnavailable(f"gateway answered the breaker reset with HTTP {status}")
+        return True
+
+    async def explain_route(self, request: RouteExplainRequest) -> RouteExplanation:
+        status, payload = await self._call(
+            "POST", "/internal/route-explain", msgspec.json.encode(request)
+        )
+        return self._decode(status, payload, RouteExplanation, "route explanation")

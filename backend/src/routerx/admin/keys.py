@@ -1,0 +1,152 @@
+"""A tenant's API keys. The key is shown in plain text once, in the create response; after
+that only its prefix. Every route is scoped by the tenant in the path: a key of another tenant is
+"not found" here, whatever its id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+from tortoise.transactions import in_transaction
+
+from routerx.admin import audit
+from routerx.admin.endpoint import Call, given_fields
+from routerx.admin.errors import not_found
+from routerx.admin.pagination import Page, PageQuery, Timestamp, paginate
+from routerx.admin.tenants import RateLimit, get_tenant
+from routerx.auth.api_keys import digest_key, display_prefix, generate_key
+from routerx.storage.config_version import bump_config_version
+from routerx.storage.models import ApiKey
+
+KeyName = Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+KeyStatus = Literal["active", "revoked"]
+
+
+class KeyView(msgspec.Struct):
+    id: int
+    tenant_id: int
+    name: str
+    prefix: str
+    status: KeyStatus
+    rpm_limit: int | None
+    tpm_limit: int | None
+    created_at: Timestamp
+    revoked_at: Timestamp | None
+    last_used_at: Timestamp | None
+
+
+class CreatedKey(msgspec.Struct):
+    """The only response that ever holds the key itself: store it now."""
+
+    key: str
+    api_key: KeyView
+
+
+class KeyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: KeyName = ""
+    rpm_limit: RateLimit | None = None
+    tpm_limit: RateLimit | None = None
+
+
+class KeyUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: KeyName | UnsetType = UNSET
+    rpm_limit: RateLimit | UnsetType | None = UNSET
+    tpm_limit: RateLimit | UnsetType | None = UNSET
+
+
+class KeyQuery(PageQuery, kw_only=True):
+    status: KeyStatus | None = None
+
+
+def view(key: ApiKey) -> KeyView:
+    return KeyView(
+        key.id,
+        key.tenant_id,
+        key.name,
+        key.prefix,
+        "revoked" if key.status == "revoked" else "active",
+        key.rpm_limit,
+        key.tpm_limit,
+        key.created_at,
+        key.revoked_at,
+        key.last_used_at,
+    )
+
+
+async def _tenant_key(call: Call) -> ApiKey:
+    tenant_id, key_id = call.path["tenant_id"], call.path["key_id"]
+    await get_tenant(tenant_id)
+    key = await ApiKey.get_or_none(id=key_id, tenant_id=tenant_id)
+    if key is None:
+        raise not_found("API key", key_id)
+    return key
+
+
+async def list_keys(call: Call) -> Page[KeyView]:
+    query: KeyQuery = call.query
+    tenant = await get_tenant(call.path["tenant_id"])
+    queryset = ApiKey.filter(tenant_id=tenant.id)
+    if query.status is not None:
+        queryset = queryset.filter(status=query.status)
+    return await paginate(queryset, query, view)
+
+
+async def read_key(call: Call) -> KeyView:
+    return view(await _tenant_key(call))
+
+
+async def create_key(call: Call) -> CreatedKey:
+    body: KeyCreate = call.body
+    tenant = await get_tenant(call.path["tenant_id"])
+    plain = generate_key()
+    async with in_transaction():
+        key = await ApiKey.create(
+            tenant_id=tenant.id,
+            name=body.name,
+            prefix=display_prefix(plain),
+            digest=digest_key(plain),
+            rpm_limit=body.rpm_limit,
+            tpm_limit=body.tpm_limit,
+        )
+        await audit.record(call.actor, "create", "api_key", key.id, after=view(key))
+    await bump_config_version()
+    return CreatedKey(plain, view(key))
+
+
+async def update_key(call: Call) -> KeyView:
+    body: KeyUpdate = call.body
+    key = await _tenant_key(call)
+    before = view(key)
+    changes = given_fields(body)
+    async with in_transaction():
+        key.update_from_dict(changes)
+        await key.save()
+        await audit.record(call.actor, "update", "api_key", key.id, before, view(key))
+    await bump_config_version()
+    return view(key)
+
+
+async def revoke_key(call: Call) -> KeyView:
+    """Revoking is final and idempotent; the key stays listed, marked revoked."""
+    key = await _tenant_key(call)
+    if key.status == "revoked":
+        return view(key)
+    before = view(key)
+    async with in_transaction():
+        key.status = "revoked"
+        key.revoked_at = dt.datetime.now(dt.UTC)
+        await key.save()
+        await audit.record(call.actor, "revoke", "api_key", key.id, before, view(key))
+    await bump_config_version()
+    return view(key)
+
+
+async def delete_key(call: Call) -> None:
+    key = await _tenant_key(call)
+    async with in_transaction():
+        await audit.record(call.actor, "delete", "api_key", key.id, before=view(key))
+        await key.delete()
+    await bump_config_version()

@@ -1,0 +1,206 @@
+"""The request log: filtered, newest first, with an opaque cursor that stays stable while the
+gateway keeps inserting; and one request's full attempt trace.
+
+The cursor is the (created_at, id) of the last row shown: the next page continues strictly below
+it, so rows inserted meanwhile (newer) never shift or repeat what the next page shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from tortoise.expressions import Q
+
+from routerx.admin.endpoint import Call
+from routerx.admin.errors import invalid, not_found
+from routerx.admin.pagination import Id, Limit, SearchText, Timestamp, time_range
+from routerx.admin.tenants import get_tenant
+from routerx.storage.models import RequestLog
+
+StatusFilter = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^([1-5][0-9][0-9]|[1-5]xx)$",
+        description="An exact status such as 503, or a class such as 5xx.",
+    ),
+]
+Cursor = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class AttemptView(msgspec.Struct):
+    provider: str
+    model: str
+    outcome: str
+    status: int | None = None
+    latency_ms: float = 0.0
+    breaker_state: str = "closed"
+    error_type: str | None = None
+    hedged: bool = False
+
+
+class LogView(msgspec.Struct, kw_only=True):
+    request_id: str
+    created_at: Timestamp
+    tenant_id: int | None
+    key_id: int | None
+    model: str
+    capability: str
+    provider: str | None
+    upstream_model: str | None
+    rule: str | None
+    fallback: bool
+    stream: bool
+    status: int
+    error_type: str | None
+    latency_ms: float
+    ttft_ms: float | None
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    trace_id: str | None
+    attempt_count: int
+
+
+class LogDetail(LogView, kw_only=True):
+    attempts: list[AttemptView]
+
+
+class LogPage(msgspec.Struct):
+    data: list[LogView]
+    next_cursor: str | None
+
+
+class LogQuery(msgspec.Struct, kw_only=True):
+    tenant_id: Id | None = None
+    provider: SearchText | None = None
+    model: SearchText | None = None
+    status: StatusFilter | None = None
+    fallback: bool | None = None
+    since: Timestamp | None = msgspec.field(default=None, name="from")
+    until: Timestamp | None = msgspec.field(default=None, name="to")
+    cursor: Cursor | None = None
+    limit: Limit = 50
+
+
+def _attempts(raw: Any) -> list[AttemptView]:
+    attempts = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            attempts.append(msgspec.convert(item, AttemptView))
+        except msgspec.ValidationError:
+            continue
+    return attempts
+
+
+def _fields(row: RequestLog) -> dict[str, Any]:
+    return {
+        "request_id": row.request_id,
+        "created_at": row.created_at,
+        "tenant_id": row.tenant_id,
+        "key_id": row.key_id,
+        "model": row.model,
+        "capability": row.capability,
+        "provider": row.provider,
+        "upstream_model": row.upstream_model,
+        "rule": row.rule,
+        "fallback": row.fallback,
+        "stream": row.stream,
+        "status": row.status,
+        "error_type": row.error_type,
+        "latency_ms": row.latency_ms,
+        "ttft_ms": row.ttft_ms,
+        "prompt_tokens": row.prompt_tokens,
+        "completion_tokens": row.completion_tokens,
+        "total_tokens": row.total_tokens,
+        "trace_id": row.trace_id,
+        "attempt_count": len(row.attempts) if isinstance(row.attempts, list) else 0,
+    }
+
+
+def view(row: RequestLog) -> LogView:
+    return LogView(**_fields(row))
+
+
+def detail(row: RequestLog) -> LogDetail:
+    return LogDetail(**_fields(row), attempts=_attempts(row.attempts))
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def encode_cursor(row: RequestLog) -> str:
+    micros = (row.created_at - EPOCH) // MICROSECOND
+    return base64.urlsafe_b64encode(msgspec.json.encode([micros, row.id])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        micros, row_id = msgspec.json.decode(raw, type=tuple[int, int])
+        moment = EPOCH + micros * MICROSECOND
+    except (ValueError, TypeError, OverflowError, msgspec.DecodeError):
+        raise invalid("The cursor is not one this API issued.", "cursor") from None
+    return moment, row_id
+
+
+def _status_filter(status: str) -> dict[str, int]:
+    if status.endswith("xx"):
+        low = int(status[0]) * 100
+        return {"status__gte": low, "status__lt": low + 100}
+    return {"status": int(status)}
+
+
+def _filtered(query: LogQuery, tenant_id: int | None) -> Any:
+    filters: dict[str, Any] = {}
+    if tenant_id is not None:
+        filters["tenant_id"] = tenant_id
+    for name in ("provider", "model", "fallback"):
+        if (value := getattr(query, name)) is not None:
+            filters[name] = value
+    if query.status is not None:
+        filters.update(_status_filter(query.status))
+    filters.update(time_range("created_at", query.since, query.until))
+    queryset = RequestLog.filter(**filters)
+    if query.cursor is not None:
+        moment, row_id = decode_cursor(query.cursor)
+        queryset = queryset.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=row_id))
+    return queryset
+
+
+async def _page(query: LogQuery, tenant_id: int | None) -> LogPage:
+    rows = await _filtered(query, tenant_id).order_by("-created_at", "-id").limit(query.limit + 1)
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    cursor = encode_cursor(rows[-1]) if more and rows else None
+    return LogPage([view(row) for row in rows], cursor)
+
+
+async def list_logs(call: Call) -> LogPage:
+    query: LogQuery = call.query
+    return await _page(query, query.tenant_id)
+
+
+async def read_log(call: Call) -> LogDetail:
+    row = await RequestLog.get_or_none(request_id=call.path["request_id"])
+    if row is None:
+        raise not_found("Request", "with that id")
+    return detail(row)
+
+
+async def list_tenant_logs(call: Call) -> LogPage:
+    """One tenant's requests; a `tenant_id` query parameter cannot widen the scope."""
+    tenant = await get_tenant(call.path["tenant_id"])
+    return await _page(call.query, tenant.id)
+
+
+async def read_tenant_log(call: Call) -> LogDetail:
+    row = await RequestLog.get_or_none(
+        request_id=call.path["request_id"], tenant_id=call.path["tenant_id"]
+    )
+    if row is None:
+        raise not_found("Request", "with that id for this tenant")
+    return detail(row)

@@ -1,0 +1,93 @@
+"""A provider's `settings`: timeouts, circuit-breaker tuning, mock fault knobs, API version.
+
+Every knob is optional: one left out means "the gateway's default", so the admin API never
+copies the gateway's defaults and cannot drift from them. Reading tolerates keys this version
+does not know (written by a newer version or by hand) by leaving them out of the view.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import msgspec
+
+log = logging.getLogger("routerx.admin")
+
+Seconds = Annotated[float, msgspec.Meta(gt=0, le=86_400)]
+Count = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+Rate = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Millis = Annotated[int, msgspec.Meta(ge=0, le=600_000)]
+ErrorStatus = Annotated[int, msgspec.Meta(ge=400, le=599)]
+ChunkCount = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+ApiVersion = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class Knobs(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    pass
+
+
+class TimeoutSettings(Knobs, kw_only=True):
+    connect_s: Seconds | None = None
+    first_token_s: Seconds | None = None
+    idle_s: Seconds | None = None
+    total_s: Seconds | None = None
+
+
+class BreakerSettings(Knobs, kw_only=True):
+    window_s: Seconds | None = None
+    min_calls: Count | None = None
+    failure_rate: Rate | None = None
+    consecutive_failures: Count | None = None
+    open_base_s: Seconds | None = None
+    open_max_s: Seconds | None = None
+    half_open_probes: Count | None = None
+
+
+class MockFaultSettings(Knobs, kw_only=True):
+    """The knobs of routerx.providers.mock.MockFaults, with their valid ranges."""
+
+    latency_ms: Millis | None = None
+    error_status: ErrorStatus | None = None
+    failure_rate: Rate | None = None
+    retry_after_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] | None = None
+    hang: bool | None = None
+    stream_error_after_chunks: ChunkCount | None = None
+    chunk_delay_ms: Millis | None = None
+
+
+class ProviderSettings(Knobs, kw_only=True):
+    timeouts: TimeoutSettings | None = None
+    breaker: BreakerSettings | None = None
+    mock: MockFaultSettings | None = None
+    api_version: ApiVersion | None = None
+
+
+SECTIONS: dict[str, type[Knobs]] = {
+    "timeouts": TimeoutSettings,
+    "breaker": BreakerSettings,
+    "mock": MockFaultSettings,
+}
+
+
+def _known_keys(stored: dict[str, Any]) -> dict[str, Any]:
+    known: dict[str, Any] = {}
+    for key, value in stored.items():
+        section = SECTIONS.get(key)
+        if section is not None and isinstance(value, dict):
+            known[key] = {k: v for k, v in value.items() if k in section.__struct_fields__}
+        elif key in ProviderSettings.__struct_fields__:
+            known[key] = value
+    return known
+
+
+def read_settings(provider_name: str, stored: Any) -> ProviderSettings:
+    if not isinstance(stored, dict):
+        return ProviderSettings()
+    try:
+        return msgspec.convert(_known_keys(stored), ProviderSettings)
+    except msgspec.ValidationError as exc:
+        log.warning(
+            "provider %s has settings out of range (%s); showing defaults", provider_name, exc
+        )
+        return ProviderSettings()

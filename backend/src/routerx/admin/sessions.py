@@ -1,0 +1,116 @@
+"""Who is calling: a session JWT from the `routerx_session` cookie or an `Authorization: Bearer`.
+
+A token is good only while it verifies (routerx.auth.jwt), its `jti` is not revoked, its user
+exists and is enabled, and it was issued after the user was created and after the user's last
+password change. Role and status are read from the database on every request, so disabling a
+user or changing a role takes effect at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from routerx.admin.errors import forbidden, unauthenticated
+from routerx.auth.jwt import InvalidToken, TokenClaims, issue_token, verify_token
+from routerx.storage.models import AdminUser, RevokedToken
+
+COOKIE_NAME = "routerx_session"
+Role = Literal["public", "viewer", "admin"]
+UserRole = Literal["admin", "viewer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    user: AdminUser
+    claims: TokenClaims
+
+
+class SessionToken(msgspec.Struct):
+    """A fresh session: also set as the httpOnly cookie; scripts send it as a Bearer token."""
+
+    token: str
+    token_type: Literal["bearer"]
+    expires_at: dt.datetime
+    username: str
+    role: UserRole
+
+
+def presented_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else None
+    return request.cookies.get(COOKIE_NAME)
+
+
+def _whole_seconds(moment: dt.datetime | None) -> int:
+    return int(moment.timestamp()) if moment is not None else 0
+
+
+async def authenticate(request: Request, jwt_secret: str) -> Session:
+    token = presented_token(request)
+    if not token:
+        raise unauthenticated()
+    try:
+        claims = verify_token(token, jwt_secret)
+    except InvalidToken:
+        raise unauthenticated("The session token is invalid or expired.") from None
+    if await RevokedToken.exists(jti=claims.jti):
+        raise unauthenticated("The session has ended; sign in again.")
+    user = await AdminUser.get_or_none(username=claims.subject)
+    if user is None or user.disabled:
+        raise unauthenticated("The session's user no longer exists or is disabled.")
+    not_before = max(_whole_seconds(user.created_at), _whole_seconds(user.password_changed_at))
+    if claims.issued_at < not_before:
+        raise unauthenticated("The password changed since this session began; sign in again.")
+    return Session(user, claims)
+
+
+def authorize(session: Session, role: Role) -> None:
+    if role == "admin" and session.user.role != "admin":
+        raise forbidden("Only an admin may do this; your role is read-only.")
+
+
+async def revoke(claims: TokenClaims) -> None:
+    now = dt.datetime.now(dt.UTC)
+    await RevokedToken.filter(expires_at__lt=now).delete()
+    expires = dt.datetime.fromtimestamp(claims.expires_at, dt.UTC)
+    await RevokedToken.get_or_create(jti=claims.jti, defaults={"expires_at": expires})
+
+
+def open_session(request: Request, user: AdminUser, jwt_secret: str) -> Response:
+    """Issue a token for `user` and answer with it, in the body and as the session cookie."""
+    token, claims = issue_token(user.username, jwt_secret)
+    expires_at = dt.datetime.fromtimestamp(claims.expires_at, dt.UTC)
+    body = SessionToken(token, "bearer", expires_at, user.username, role_of(user))
+    response = Response(msgspec.json.encode(body), media_type="application/json")
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=claims.expires_at - claims.issued_at,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        COOKIE_NAME,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def role_of(user: AdminUser) -> UserRole:
+    return "admin" if user.role == "admin" else "viewer"

@@ -1,0 +1,235 @@
+"""Chart data from the request log: per time bucket, in total and per provider.
+
+Percentiles are computed in Python over the selected rows, which works alike on PostgreSQL and
+SQLite. A request stays bounded three ways: the range is at most 31 days, a series has at most
+MAX_BUCKETS buckets, and at most MAX_ROWS rows are read, newest first, in keyset pages of only
+the numeric columns. When the range holds more rows, the answer says `truncated: true` and
+`complete_from`, the time from which its buckets are exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import msgspec
+from tortoise.expressions import Q
+
+from routerx.admin.endpoint import Call
+from routerx.admin.errors import invalid
+from routerx.admin.pagination import Id, Timestamp, as_utc
+from routerx.storage.models import RequestLog
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_RANGE = dt.timedelta(days=31)
+MAX_BUCKETS = 500
+MAX_ROWS = 100_000
+PAGE_ROWS = 5_000
+DEFAULT_RANGE = dt.timedelta(hours=1)
+DEFAULT_BUCKETS = 60
+MIN_STEP_S = 10
+COLUMNS = (
+    "id",
+    "created_at",
+    "provider",
+    "status",
+    "fallback",
+    "latency_ms",
+    "ttft_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+)
+
+Step = Annotated[int, msgspec.Meta(ge=MIN_STEP_S, le=86_400, description="Bucket size, s.")]
+
+
+class StatsQuery(msgspec.Struct, kw_only=True):
+    since: Timestamp | None = msgspec.field(default=None, name="from")
+    until: Timestamp | None = msgspec.field(default=None, name="to")
+    step: Step | None = None
+    tenant_id: Id | None = None
+
+
+class StatsPoint(msgspec.Struct):
+    start: Timestamp
+    requests: int
+    errors: int
+    client_errors: int
+    error_rate: float
+    fallbacks: int
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+    p50_ttft_ms: float | None
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class StatsReport(msgspec.Struct):
+    """`errors` are 5xx answers, `client_errors` 4xx; `error_rate` = errors / requests."""
+
+    since: Timestamp = msgspec.field(name="from")
+    until: Timestamp = msgspec.field(name="to")
+    step_s: int
+    total: list[StatsPoint]
+    providers: dict[str, list[StatsPoint]]
+    rows: int
+    truncated: bool
+    complete_from: Timestamp
+
+
+@dataclass(slots=True)
+class Bucket:
+    requests: int = 0
+    errors: int = 0
+    client_errors: int = 0
+    fallbacks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    latencies: list[float] = field(default_factory=list)
+    ttfts: list[float] = field(default_factory=list)
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        _id, _at, _provider, status, fallback, latency, ttft, prompt, completion, total = row
+        self.requests += 1
+        self.errors += status >= 500
+        self.client_errors += 400 <= status < 500
+        self.fallbacks += bool(fallback)
+        self.prompt_tokens += prompt or 0
+        self.completion_tokens += completion or 0
+        self.total_tokens += total or 0
+        self.latencies.append(float(latency or 0))
+        if ttft is not None:
+            self.ttfts.append(float(ttft))
+
+    def point(self, start: dt.datetime) -> StatsPoint:
+        return StatsPoint(
+            start,
+            self.requests,
+            self.errors,
+            self.client_errors,
+            round(self.errors / self.requests, 6) if self.requests else 0.0,
+            self.fallbacks,
+            percentile(self.latencies, 0.50),
+            percentile(self.latencies, 0.95),
+            percentile(self.ttfts, 0.50),
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.total_tokens,
+        )
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile; None for an empty bucket."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)], 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: dt.datetime
+    end: dt.datetime
+    step: dt.timedelta
+
+    @property
+    def buckets(self) -> int:
+        return math.ceil((self.end - self.start) / self.step)
+
+    def index(self, moment: dt.datetime) -> int:
+        return int((moment - self.start) // self.step)
+
+    def starts(self) -> list[dt.datetime]:
+        return [self.start + i * self.step for i in range(self.buckets)]
+
+
+def window(query: StatsQuery, now: dt.datetime) -> Window:
+    try:
+        return _window(query, now)
+    except OverflowError:
+        raise invalid("The time range is out of range.", "from") from None
+
+
+def _window(query: StatsQuery, now: dt.datetime) -> Window:
+    end = as_utc(query.until, "to") if query.until is not None else now
+    start = as_utc(query.since, "from") if query.since is not None else end - DEFAULT_RANGE
+    if start >= end:
+        raise invalid("`from` must be before `to`.", "from")
+    if end - start > MAX_RANGE:
+        raise invalid(f"The range may span at most {MAX_RANGE.days} days.", "from")
+    if query.step is not None:
+        step = dt.timedelta(seconds=query.step)
+    else:
+        seconds = math.ceil((end - start).total_seconds() / DEFAULT_BUCKETS)
+        step = dt.timedelta(seconds=max(MIN_STEP_S, seconds))
+    # Bucket starts are whole multiples of the step since the epoch, so charts line up.
+    start = EPOCH + ((start - EPOCH) // step) * step
+    result = Window(start, end, step)
+    if result.buckets > MAX_BUCKETS:
+        raise invalid(
+            f"That step makes {result.buckets} buckets; at most {MAX_BUCKETS} are allowed.",
+            "step",
+        )
+    return result
+
+
+async def _pages(span: Window, tenant_id: int | None) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """Rows in the window, newest first, in keyset pages on (created_at, id); MAX_ROWS + 1 at
+    most, the one extra telling that the range holds more."""
+    base = RequestLog.filter(created_at__gte=span.start, created_at__lt=span.end)
+    if tenant_id is not None:
+        base = base.filter(tenant_id=tenant_id)
+    read = 0
+    queryset = base
+    while read <= MAX_ROWS:
+        size = min(PAGE_ROWS, MAX_ROWS + 1 - read)
+        page = await queryset.order_by("-created_at", "-id").limit(size).values_list(*COLUMNS)
+        if not page:
+            return
+        yield page
+        read += len(page)
+        if len(page) < size:
+            return
+        last_id, last_at = page[-1][0], page[-1][1]
+        queryset = base.filter(Q(created_at__lt=last_at) | Q(created_at=last_at, id__lt=last_id))
+
+
+async def read_stats(call: Call) -> StatsReport:
+    query: StatsQuery = call.query
+    span = window(query, dt.datetime.now(dt.UTC))
+    total = [Bucket() for _ in range(span.buckets)]
+    per_provider: dict[str, list[Bucket]] = {}
+    rows = 0
+    complete_from = span.start
+    async for page in _pages(span, query.tenant_id):
+        for row in page:
+            index = min(max(span.index(as_utc(row[1])), 0), span.buckets - 1)
+            if rows == MAX_ROWS:
+                # Rows of this bucket and older were not all read.
+                complete_from = span.start + (index + 1) * span.step
+                break
+            rows += 1
+            total[index].add(row)
+            if row[2]:
+                buckets = per_provider.setdefault(row[2], [Bucket() for _ in total])
+                buckets[index].add(row)
+    starts = span.starts()
+    return StatsReport(
+        span.start,
+        span.end,
+        int(span.step.total_seconds()),
+        [bucket.point(start) for bucket, start in zip(total, starts, strict=True)],
+        {
+            name: [bucket.point(start) for bucket, start in zip(buckets, starts, strict=True)]
+            for name, buckets in sorted(per_provider.items())
+        },
+        rows,
+        complete_from > span.start,
+        complete_from,
+    )

@@ -1,0 +1,15 @@
+"""Fixtures for the admin API tests; the harness itself is in admin_harness.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from admin_harness import Admin, pg_admin
+
+
+@pytest.fixture(scope="module")
+async def admin() -> AsyncIterator[Admin]:
+    """One admin API per test module, on a fresh PostgreSQL database."""
+    async with pg_admin() as running:
+        yield running
