@@ -283,6 +283,22 @@ def test_a_late_outcome_from_before_the_open_is_not_a_probe_result() -> None:
     assert h.state() is BreakerState.HALF_OPEN  # only two real probes succeeded so far
 
 
+def test_a_late_probe_result_from_an_earlier_round_is_ignored() -> None:
+    h = Harness()
+    h.trip()
+    h.clock.advance(30)
+    first, second = h.registry.admit(KEY, DEFAULT), h.registry.admit(KEY, DEFAULT)
+    h.registry.record(KEY, DEFAULT, Outcome.FAILURE, admission=first)
+    h.clock.advance(60)
+    new_round = [h.registry.admit(KEY, DEFAULT) for _ in range(3)]
+    h.registry.record(KEY, DEFAULT, Outcome.SUCCESS, admission=second)
+    for admission in new_round[:2]:
+        h.registry.record(KEY, DEFAULT, Outcome.SUCCESS, admission=admission)
+    assert h.state() is BreakerState.HALF_OPEN
+    h.registry.record(KEY, DEFAULT, Outcome.SUCCESS, admission=new_round[2])
+    assert h.state() is BreakerState.CLOSED
+
+
 def test_a_neutral_probe_frees_its_slot() -> None:
     h = Harness()
     h.trip()
@@ -324,6 +340,22 @@ def test_a_failing_transition_callback_does_not_reach_the_caller() -> None:
     for _ in range(5):
         registry.record(KEY, DEFAULT, Outcome.FAILURE)
     assert not registry.admit(KEY, DEFAULT).allowed
+
+
+def test_the_pure_record_ignores_neutral_outcomes() -> None:
+    rec = BreakerRecord()
+    for _ in range(10):
+        rec = breaker.record(rec, DEFAULT, 1000.0, Outcome.NEUTRAL, no_jitter)
+    assert rec == BreakerRecord()
+
+
+def test_an_adopted_open_period_turns_half_open_when_it_ends() -> None:
+    rec = breaker.adopt_open(BreakerRecord(), opened_at=990.0, open_until=1020.0, reopen_count=2)
+    assert rec.state is BreakerState.OPEN
+    rec, refused = breaker.admit(rec, 1019.0, probe_grant=3)
+    assert not refused.allowed
+    rec, probe = breaker.admit(rec, 1020.0, probe_grant=3)
+    assert probe.probe and rec.reopen_count == 2
 
 
 def test_the_window_stays_bounded_whatever_the_traffic() -> None:

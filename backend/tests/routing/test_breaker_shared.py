@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from routerx.routing.breaker import BreakerConfig, BreakerState, Outcome
 from routerx.routing.breaker_registry import BreakerRegistry
@@ -30,6 +33,48 @@ CFG = BreakerConfig()
 RATE_ONLY = BreakerConfig(consecutive_failures=1_000)
 
 MakeRegistry = Callable[..., BreakerRegistry]
+
+
+class PrivateRedis:
+    """A throwaway redis-server of our own, so a test may stop and restart it."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            *("redis-server", "--bind", "127.0.0.1", "--port", str(self.port)),
+            *("--save", "", "--appendonly", "no"),
+            stdout=subprocess.DEVNULL,
+        )
+        client = Redis.from_url(self.url)
+        try:
+            for _ in range(250):
+                with contextlib.suppress(OSError, RedisError):
+                    await client.ping()
+                    return
+                await asyncio.sleep(0.02)
+        finally:
+            await client.aclose()
+        raise RuntimeError("redis-server did not start")
+
+    async def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            await self._process.wait()
+            self._process = None
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[PrivateRedis]:
+    server = PrivateRedis()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture
@@ -290,6 +335,24 @@ async def test_a_lost_shared_state_is_published_again(
     assert shared.open_until == pytest.approx(open_until(a), abs=1e-3)
 
 
+async def test_syncs_rebuild_a_lost_open_index(
+    make: MakeRegistry, redis_url: str, prefix: str
+) -> None:
+    clock = FakeClock()
+    a = make(clock)
+    fail(a, 5)
+    await sync(a)
+    client = Redis.from_url(redis_url)
+    try:
+        await client.delete(f"{prefix}:open")
+    finally:
+        await client.aclose()
+    await sync(a)
+    newcomer = make(clock)
+    await sync(newcomer)
+    assert not newcomer.admit(KEY, CFG).allowed
+
+
 async def test_shared_keys_expire(make: MakeRegistry, redis_url: str, prefix: str) -> None:
     a = make(FakeClock())
     a.record(KEY, CFG, Outcome.SUCCESS)
@@ -339,6 +402,25 @@ async def test_a_local_open_is_pushed_without_waiting_for_the_next_tick(
     assert shared is not None and shared.open
 
 
+async def test_a_half_open_breaker_claims_its_probe_round_without_waiting_for_a_tick(
+    make: MakeRegistry,
+) -> None:
+    clock = FakeClock()
+    a = make(clock, sync_interval_s=30.0)
+    fail(a, 5)
+    await sync(a)
+    clock.advance(30)
+    await a.start()
+    await asyncio.sleep(0)  # the task's first round is now waiting for Redis
+    assert not a.admit(KEY, CFG).allowed  # no round yet: this wakes the sync task
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if a.admit(KEY, CFG).probe:
+            break
+    else:
+        pytest.fail("no probe round within a second")
+
+
 async def test_an_unreachable_redis_leaves_the_local_breaker_working(
     make: MakeRegistry, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -377,11 +459,12 @@ async def test_a_silent_redis_is_cut_off_by_the_timeout(make: MakeRegistry) -> N
 
 
 class FlakyStore:
-    """The real store behind a switch that simulates an outage."""
+    """The real store behind a switch that simulates an outage, and a mid-flight hook."""
 
     def __init__(self, inner: RedisBreakerStore) -> None:
         self.inner = inner
         self.down = False
+        self.while_in_flight: Callable[[], None] | None = None
 
     async def sync(
         self,
@@ -394,6 +477,8 @@ class FlakyStore:
     ) -> tuple[list[SyncResult], list[str]]:
         if self.down:
             raise StoreUnavailableError("simulated outage")
+        if self.while_in_flight is not None:
+            self.while_in_flight()
         return await self.inner.sync(
             items, now_wall=now_wall, leader=leader, lease_s=lease_s, with_index=with_index
         )
@@ -443,3 +528,130 @@ async def test_a_reset_during_an_outage_is_published_on_recovery(
     await sync(a, b)
     assert b.admit(KEY, CFG).allowed
     assert a.admit(KEY, CFG).allowed
+
+
+async def test_sharing_survives_a_redis_restart(
+    make: MakeRegistry, private_redis: PrivateRedis
+) -> None:
+    clock = FakeClock()
+    a, b = make(clock, url=private_redis.url), make(clock, url=private_redis.url)
+    fail(a, 5)
+    await sync(a, b)
+    await private_redis.stop()
+    assert not await a.sync_once()
+    assert not a.admit(KEY, CFG).allowed
+    await private_redis.start()  # empty: no state, no scripts loaded
+    await sync(a, a)  # the first round finds the state gone, the second publishes it again
+    newcomer = make(clock, url=private_redis.url)
+    await sync(newcomer)
+    assert not newcomer.admit(KEY, CFG).allowed
+    assert open_until(newcomer) == pytest.approx(open_until(a), abs=1e-3)
+
+
+async def test_an_outage_lets_a_waiting_half_open_breaker_probe_locally(
+    store: RedisBreakerStore,
+) -> None:
+    clock = FakeClock()
+    flaky = FlakyStore(store)
+    a = BreakerRegistry(store=flaky, clock=clock, rng=lambda: 0.5)
+    fail(a, 5)
+    await sync(a)
+    clock.advance(30)
+    assert not a.admit(KEY, CFG).allowed  # waits for a shared probe round
+    flaky.down = True
+    assert not await a.sync_once()
+    assert [a.admit(KEY, CFG).probe for _ in range(4)] == [True, True, True, False]
+
+
+async def test_a_probe_round_granted_during_an_outage_is_withdrawn_on_recovery(
+    make: MakeRegistry, store: RedisBreakerStore
+) -> None:
+    clock = FakeClock()
+    flaky = FlakyStore(store)
+    a = BreakerRegistry(store=flaky, clock=clock, rng=lambda: 0.5)
+    b = make(clock)
+    fail(a, 5)
+    await sync(a, b)
+    clock.advance(30)
+    flaky.down = True
+    assert not await a.sync_once()
+    assert a.admit(KEY, CFG).probe  # local probing while the store is down
+    assert not b.admit(KEY, CFG).allowed
+    await sync(b)  # meanwhile b takes the shared probe round
+    assert b.admit(KEY, CFG).probe
+    flaky.down = False
+    await sync(a)
+    assert not a.admit(KEY, CFG).allowed
+
+
+async def test_probes_that_succeed_during_an_outage_close_everywhere_on_recovery(
+    make: MakeRegistry, store: RedisBreakerStore
+) -> None:
+    clock = FakeClock()
+    flaky = FlakyStore(store)
+    a = BreakerRegistry(store=flaky, clock=clock, rng=lambda: 0.5)
+    b = make(clock)
+    fail(a, 5)
+    await sync(a, b)
+    clock.advance(30)
+    flaky.down = True
+    assert not await a.sync_once()
+    for _ in range(3):
+        assert a.admit(KEY, CFG).probe
+        a.record(KEY, CFG, Outcome.SUCCESS)
+    flaky.down = False
+    await sync(a, b)
+    assert a.admit(KEY, CFG).allowed
+    assert b.admit(KEY, CFG).allowed
+
+
+async def test_an_expired_probe_lease_lets_the_same_process_claim_again(
+    make: MakeRegistry,
+) -> None:
+    clock = FakeClock()
+    a = make(clock, probe_lease_s=5.0)
+    fail(a, 5)
+    await sync(a)
+    clock.advance(30)
+    a.admit(KEY, CFG)
+    await sync(a)
+    assert a.admit(KEY, CFG).probe
+    a.record(KEY, CFG, Outcome.SUCCESS)
+    clock.advance(6)  # no probe in flight, so the lease was not renewed
+    assert not a.admit(KEY, CFG).allowed
+    await sync(a, a)
+    assert a.admit(KEY, CFG).probe
+
+
+async def test_a_local_open_during_a_sync_round_is_not_undone_by_its_reply(
+    make: MakeRegistry, store: RedisBreakerStore
+) -> None:
+    clock = FakeClock()
+    flaky = FlakyStore(store)
+    a = BreakerRegistry(store=flaky, clock=clock, rng=lambda: 0.5)
+    assert await a.reset(KEY)  # the shared state now exists, closed
+    a.record(KEY, CFG, Outcome.SUCCESS)
+    flaky.while_in_flight = lambda: fail(a, 5)
+    await sync(a)
+    flaky.while_in_flight = None
+    assert not a.admit(KEY, CFG).allowed
+    await sync(a)
+    shared = await store.read_state(KEY)
+    assert shared is not None and shared.open
+
+
+async def test_syncs_keep_the_state_of_an_open_breaker_alive(
+    make: MakeRegistry, redis_url: str, prefix: str
+) -> None:
+    clock = FakeClock()
+    a = make(clock, key_ttl_s=100.0)
+    fail(a, 5)
+    await sync(a)
+    clock.advance(100)  # half-open for 70 s: the TTL now runs from the last sync
+    await sync(a)
+    client = Redis.from_url(redis_url)
+    try:
+        ttl_ms = await client.pttl(f"{prefix}:{KEY}:state")
+    finally:
+        await client.aclose()
+    assert 99_000 < ttl_ms <= 100_000

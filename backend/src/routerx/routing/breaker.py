@@ -34,6 +34,11 @@ class Outcome(enum.StrEnum):
     NEUTRAL = "neutral"
 
 
+# Enum attribute lookups cost ~0.1 us each on Python 3.11; admit/record run per request.
+_CLOSED, _OPEN, _HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
+_SUCCESS, _FAILURE, _NEUTRAL = Outcome.SUCCESS, Outcome.FAILURE, Outcome.NEUTRAL
+
+
 class BreakerConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Per-provider tuning; the defaults are the gateway policy."""
 
@@ -117,19 +122,17 @@ class BreakerView(msgspec.Struct, frozen=True, kw_only=True):
 
 def admit(rec: BreakerRecord, now: float, *, probe_grant: int) -> tuple[BreakerRecord, Admission]:
     """Decides one request. `probe_grant` is the probe quota a fresh half-open period gets."""
-    if rec.state is BreakerState.CLOSED:
-        return rec, Admission(True, BreakerState.CLOSED, epoch=rec.epoch)
+    if rec.state is _CLOSED:
+        return rec, Admission(True, _CLOSED, epoch=rec.epoch)
     rec = advance(rec, now, probe_grant=probe_grant)
-    if rec.state is BreakerState.OPEN:
-        return rec, Admission(
-            False, BreakerState.OPEN, retry_after_s=rec.open_until - now, epoch=rec.epoch
-        )
+    if rec.state is _OPEN:
+        return rec, Admission(False, _OPEN, retry_after_s=rec.open_until - now, epoch=rec.epoch)
     if rec.probes_admitted < rec.probe_quota and now < rec.probe_lease_until:
         rec = replace(rec, probes_admitted=rec.probes_admitted + 1)
-        return rec, Admission(True, BreakerState.HALF_OPEN, probe=True, epoch=rec.epoch)
+        return rec, Admission(True, _HALF_OPEN, probe=True, epoch=rec.epoch)
     if not rec.probe_wanted:
         rec = replace(rec, probe_wanted=True)
-    return rec, Admission(False, BreakerState.HALF_OPEN, epoch=rec.epoch)
+    return rec, Admission(False, _HALF_OPEN, epoch=rec.epoch)
 
 
 def record(
@@ -143,21 +146,21 @@ def record(
     admission: Admission | None = None,
 ) -> BreakerRecord:
     """Accounts for the outcome of one request and applies any transition it causes."""
-    if rec.state is BreakerState.CLOSED:
-        if outcome is Outcome.NEUTRAL or (admission is not None and admission.epoch != rec.epoch):
+    if rec.state is _CLOSED:
+        if outcome is _NEUTRAL or (admission is not None and admission.epoch != rec.epoch):
             return rec
         return _record_closed(
-            rec, cfg, now, rng, failed=outcome is Outcome.FAILURE, retry_after_s=retry_after_s
+            rec, cfg, now, rng, failed=outcome is _FAILURE, retry_after_s=retry_after_s
         )
-    if rec.state is BreakerState.OPEN:
-        if outcome is Outcome.FAILURE and retry_after_s is not None:
+    if rec.state is _OPEN:
+        if outcome is _FAILURE and retry_after_s is not None:
             return extend_open(rec, now + _bounded_retry_after(cfg, retry_after_s))
         return rec
     if not _is_probe_result(rec, admission):
         return rec
-    if outcome is Outcome.NEUTRAL:
+    if outcome is _NEUTRAL:
         return replace(rec, probes_admitted=rec.probes_admitted - 1)
-    if outcome is Outcome.SUCCESS:
+    if outcome is _SUCCESS:
         if rec.probes_succeeded + 1 >= cfg.half_open_probes:
             return close(rec)
         return replace(rec, probes_succeeded=rec.probes_succeeded + 1)
@@ -166,10 +169,10 @@ def record(
 
 def advance(rec: BreakerRecord, now: float, *, probe_grant: int) -> BreakerRecord:
     """Moves an open breaker whose wait is over to half-open."""
-    if rec.state is not BreakerState.OPEN or now < rec.open_until:
+    if rec.state is not _OPEN or now < rec.open_until:
         return rec
     return _with_probe_round(
-        replace(rec, state=BreakerState.HALF_OPEN), quota=probe_grant, lease_until=math.inf
+        replace(rec, state=_HALF_OPEN), quota=probe_grant, lease_until=math.inf
     )
 
 
@@ -177,7 +180,7 @@ def evaluate(
     rec: BreakerRecord, cfg: BreakerConfig, now: float, rng: RandomSource
 ) -> BreakerRecord:
     """Opens a closed breaker whose window (peers included) crossed a threshold."""
-    if rec.state is not BreakerState.CLOSED:
+    if rec.state is not _CLOSED:
         return rec
     buckets, calls, failures = _pruned(rec, cfg, now)
     rec = replace(rec, buckets=buckets, calls=calls, failures=failures)
@@ -215,45 +218,45 @@ def close(rec: BreakerRecord) -> BreakerRecord:
 
 
 def adopt_open(
-    rec: BreakerRecord,
-    now: float,
-    *,
-    opened_at: float,
-    open_until: float,
-    reopen_count: int,
-    probe_grant: int,
+    rec: BreakerRecord, *, opened_at: float, open_until: float, reopen_count: int
 ) -> BreakerRecord:
     """Takes over an open period decided elsewhere (another process)."""
     opened = replace(
         rec,
-        state=BreakerState.OPEN,
+        state=_OPEN,
         opened_at=opened_at,
         open_until=open_until,
         reopen_count=reopen_count,
         peer_calls=0,
         peer_failures=0,
     )
-    return advance(
-        _with_probe_round(opened, quota=0, lease_until=math.inf), now, probe_grant=probe_grant
-    )
+    return _with_probe_round(opened, quota=0, lease_until=math.inf)
 
 
 def extend_open(rec: BreakerRecord, open_until: float) -> BreakerRecord:
     """Keeps an open breaker open until at least `open_until`."""
-    if rec.state is not BreakerState.OPEN or open_until <= rec.open_until:
+    if rec.state is not _OPEN or open_until <= rec.open_until:
         return rec
     return replace(rec, open_until=open_until)
 
 
 def grant_probes(rec: BreakerRecord, quota: int, lease_until: float) -> BreakerRecord:
     """Starts a probe round of `quota` requests, valid until `lease_until`."""
-    if rec.state is not BreakerState.HALF_OPEN:
+    if rec.state is not _HALF_OPEN:
         return rec
     return _with_probe_round(rec, quota=quota, lease_until=lease_until)
 
 
+def revoke_probes(rec: BreakerRecord) -> BreakerRecord:
+    """Ends this process's probe round; a pending wish to probe is kept."""
+    if rec.state is not _HALF_OPEN or rec.probe_quota == 0:
+        return rec
+    revoked = _with_probe_round(rec, quota=0, lease_until=math.inf)
+    return replace(revoked, probe_wanted=rec.probe_wanted)
+
+
 def renew_probe_lease(rec: BreakerRecord, lease_until: float) -> BreakerRecord:
-    if rec.state is not BreakerState.HALF_OPEN or rec.probe_quota == 0:
+    if rec.state is not _HALF_OPEN or rec.probe_quota == 0:
         return rec
     return replace(rec, probe_lease_until=lease_until)
 
@@ -261,7 +264,7 @@ def renew_probe_lease(rec: BreakerRecord, lease_until: float) -> BreakerRecord:
 def standalone(rec: BreakerRecord, cfg: BreakerConfig) -> BreakerRecord:
     """Drops everything learned from other processes and lets half-open probe locally."""
     rec = replace(rec, peer_calls=0, peer_failures=0)
-    if rec.state is not BreakerState.HALF_OPEN:
+    if rec.state is not _HALF_OPEN:
         return rec
     if rec.probe_quota == 0:
         return _with_probe_round(rec, quota=cfg.half_open_probes, lease_until=math.inf)
@@ -282,9 +285,9 @@ def open_duration(
 def view(rec: BreakerRecord, cfg: BreakerConfig, now: float, now_wall: float) -> BreakerView:
     _, calls, failures = _pruned(rec, cfg, now)
     state = rec.state
-    if state is BreakerState.OPEN and now >= rec.open_until:
-        state = BreakerState.HALF_OPEN
-    is_open = state is not BreakerState.CLOSED
+    if state is _OPEN and now >= rec.open_until:
+        state = _HALF_OPEN
+    is_open = state is not _CLOSED
     return BreakerView(
         state=state,
         calls_in_window=calls + rec.peer_calls,
@@ -363,7 +366,7 @@ def _open(
 ) -> BreakerRecord:
     opened = replace(
         rec,
-        state=BreakerState.OPEN,
+        state=_OPEN,
         opened_at=now,
         open_until=now + open_duration(cfg, reopen_count, rng, retry_after_s),
         reopen_count=reopen_count,

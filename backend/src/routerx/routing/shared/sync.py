@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -89,16 +88,13 @@ class SharedSync:
         """False during a store outage: breakers then run on local state alone."""
         return self._coordinated
 
-    @property
-    def store(self) -> SharedStore:
-        return self._store
-
     def wake(self) -> None:
         """Runs the next sync round now instead of at the next tick."""
         self._wake.set()
 
     async def run(self) -> None:
         while True:
+            self._wake.clear()  # this round covers every wake-up so far
             try:
                 await self.sync_once()
             except Exception:
@@ -106,7 +102,6 @@ class SharedSync:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._interval_s):
                     await self._wake.wait()
-            self._wake.clear()
 
     async def sync_once(self) -> bool:
         """One sync round. Returns False (after falling back to local state) on an outage."""
@@ -190,7 +185,7 @@ class SharedSync:
         now = self._clock.monotonic()
         rec = entry.rec
         if entry.pending is None:  # else a newer local transition wins until it is published
-            rec = self._reconcile(entry, rec, result.state, now, start, renewing=plan.renewing)
+            rec = self._reconcile(entry, rec, result.state, start, renewing=plan.renewing)
         if rec.state is BreakerState.CLOSED:
             rec = breaker.with_shared_totals(rec, entry.cfg, now, result.calls, result.failures)
             self._commit(plan.key, entry, rec, False)
@@ -203,7 +198,6 @@ class SharedSync:
         entry: BreakerEntry,
         rec: BreakerRecord,
         shared: SharedState | None,
-        now: float,
         start: _Instant,
         *,
         renewing: bool,
@@ -216,19 +210,14 @@ class SharedSync:
             return rec
         locally_open = rec.state is not BreakerState.CLOSED
         if shared.gen != entry.shared_gen or shared.open != locally_open:
-            entry.shared_gen = shared.gen
+            entry.shared_gen, entry.shared_round = shared.gen, 0
             if not shared.open:
-                entry.shared_round = 0
                 return breaker.close(rec) if locally_open else rec
-            if shared.round != entry.shared_round or shared.leader != self._leader:
-                entry.shared_round = 0
             return breaker.adopt_open(
                 rec,
-                now,
                 opened_at=start.to_mono(shared.opened_at),
                 open_until=start.to_mono(shared.open_until),
                 reopen_count=shared.reopen_count,
-                probe_grant=0,
             )
         if not shared.open:
             return rec
@@ -252,7 +241,7 @@ class SharedSync:
         )
         if not holds:
             entry.shared_round = 0
-            return breaker.grant_probes(rec, 0, math.inf) if rec.probe_quota > 0 else rec
+            return breaker.revoke_probes(rec)
         lease_until = start.mono + self._lease_s
         if rec.probe_quota == 0:
             return breaker.grant_probes(rec, entry.cfg.half_open_probes, lease_until)
