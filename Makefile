@@ -48,3 +48,6 @@ test: check test-backend ## the one test command: lint, types, backend tests
 
 clean: ## remove the local database and caches
 	rm -rf data backend/data .mypy_cache .ruff_cache backend/.pytest_cache
+
+migrations: install-backend ## write a migration for model changes (dialect-independent)
+	cd backend && .venv/bin/python -m tortoise -c routerx.storage.migration_config.TORTOISE_ORM makemigrations
