@@ -15,6 +15,7 @@ from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.image_server import FakeImageHost
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.upstream import FakeUpstream
 
 # The fetcher refuses loopback by default; tests allow this one address for the image host,
 # and run a second host on another loopback address that stays forbidden.
@@ -80,3 +81,17 @@ def image_host(image_host_server: FakeImageHost) -> FakeImageHost:
 def forbidden_image_host(forbidden_image_host_server: FakeImageHost) -> FakeImageHost:
     forbidden_image_host_server.reset()
     return forbidden_image_host_server
+
+
+@pytest.fixture
+def fakes(
+    openai_fake: FakeOpenAI, anthropic_fake: FakeAnthropic, gemini_fake: FakeGemini
+) -> dict[str, FakeUpstream]:
+    """Each provider type's fake upstream, reset for the test."""
+    return {
+        "openai": openai_fake,
+        "azure": openai_fake,
+        "openai_compatible": openai_fake,
+        "anthropic": anthropic_fake,
+        "gemini": gemini_fake,
+    }

@@ -49,6 +49,8 @@ class Scenario:
     tool_call: ToolCallSpec | None = None
     prompt_tokens: int = 12
     completion_tokens: int = 7
+    body: Any = None  # non-stream: answer exactly this JSON instead
+    frames: list[bytes] | None = None  # stream: send exactly these SSE frames instead
 
     @classmethod
     def fail(
@@ -72,6 +74,7 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    peer: Any = None  # the client's (address, port): equal peers mean a reused connection
 
 
 @dataclass
@@ -180,7 +183,12 @@ class FakeUpstream(ABC):
         body = json.loads(raw) if raw else None
         self.requests.append(
             RecordedRequest(
-                request.method, request.path, dict(request.query), dict(request.headers), body
+                request.method,
+                request.path,
+                dict(request.query),
+                dict(request.headers),
+                body,
+                request.transport.get_extra_info("peername") if request.transport else None,
             )
         )
         model = self.model_of(request, body)
@@ -216,7 +224,10 @@ class FakeUpstream(ABC):
         if not self.is_stream(request, body):
             if scenario.hang:
                 await asyncio.sleep(HANG_S)
-            return web.json_response(self.answer(body, model, scenario))
+            answer = (
+                scenario.body if scenario.body is not None else self.answer(body, model, scenario)
+            )
+            return web.json_response(answer)
         return await self._stream(request, body, model, scenario)
 
     async def _stream(
@@ -226,7 +237,10 @@ class FakeUpstream(ABC):
         await response.prepare(request)
         if scenario.hang:
             await asyncio.sleep(HANG_S)
-        for sent, frame in enumerate(self.stream_frames(body, model, scenario)):
+        frames = scenario.frames
+        if frames is None:
+            frames = self.stream_frames(body, model, scenario)
+        for sent, frame in enumerate(frames):
             if sent == scenario.stall_after_chunks:
                 await asyncio.sleep(HANG_S)
             if sent == scenario.reset_after_chunks:

@@ -12,6 +12,7 @@ from tests.fakes.fixtures import (  # noqa: F401 - fixtures
     ALLOWED_IMAGE_HOST,
     anthropic_fake,
     anthropic_server,
+    fakes,
     forbidden_image_host,
     forbidden_image_host_server,
     gemini_fake,

@@ -14,13 +14,6 @@ from routerx.wire.openai import ChatCompletion, ChatCompletionChunk, ChatRequest
 from tests.fakes.upstream import FakeUpstream, RecordedRequest
 
 ADAPTERS = ("openai", "azure", "openai_compatible", "anthropic", "gemini")
-FAKE_FIXTURES = {
-    "openai": "openai_fake",
-    "azure": "openai_fake",
-    "openai_compatible": "openai_fake",
-    "anthropic": "anthropic_fake",
-    "gemini": "gemini_fake",
-}
 SECRET = "sk-test-secret-not-real-0001"
 UPSTREAM_MODEL = "fake-model-1"
 

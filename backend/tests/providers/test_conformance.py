@@ -11,11 +11,10 @@ from routerx.providers.errors import FailureKind, UpstreamError
 from routerx.providers.http import HttpClient
 from routerx.wire.openai import ChatCompletionChunk, Usage
 from tests.fakes.image_server import FakeImageHost
-from tests.fakes.upstream import Scenario, ToolCallSpec
+from tests.fakes.upstream import FakeUpstream, Scenario, ToolCallSpec
 from tests.providers import requests
 from tests.providers.harness import (
     ADAPTERS,
-    FAKE_FIXTURES,
     SECRET,
     Harness,
     build_harness,
@@ -28,9 +27,10 @@ WEATHER_CALL = ToolCallSpec("get_weather", {"city": "Paris"}, id="call_fake_1")
 
 
 @pytest.fixture(params=ADAPTERS)
-def harness(request: pytest.FixtureRequest, http_client: HttpClient) -> Harness:
-    fake = request.getfixturevalue(FAKE_FIXTURES[request.param])
-    return build_harness(request.param, fake, http_client)
+def harness(
+    request: pytest.FixtureRequest, fakes: dict[str, FakeUpstream], http_client: HttpClient
+) -> Harness:
+    return build_harness(request.param, fakes[request.param], http_client)
 
 
 def _content(chunks: list[ChatCompletionChunk]) -> str:

@@ -45,7 +45,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolve = Callable[[str, int], Awaitable[list[str]]]
 
 
-class ImageRejected(ValueError):  # noqa: N818 - the name the gateway catches
+class ImageRejected(ValueError):
     """An image the gateway will not use; `message` is client-facing, `param` locates it."""
 
     def __init__(self, message: str, param: str | None = None) -> None:

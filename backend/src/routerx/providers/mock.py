@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,7 +152,7 @@ class MockProvider:
         )
         return Completion(msgspec.json.encode(body), answer.usage, "stop")
 
-    async def stream(self, call: Call, stats: StreamStats) -> AsyncIterator[bytes]:
+    async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         await self._before_answer()
         answer = compose_answer(call.request, self.config.name, call.upstream_model)
         created = int(time.time())

@@ -9,7 +9,7 @@ it carries a non-null `usage`, `finish_reason` or `error`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any, ClassVar
 
@@ -162,7 +162,7 @@ class OpenAICompatProvider:
         finish = view.choices[0].finish_reason if view.choices else None
         return Completion(data, view.usage, finish)
 
-    async def stream(self, call: Call, stats: StreamStats) -> AsyncIterator[bytes]:
+    async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         body = upstream_body(call, stream=True)
         name = self.config.name
         async with (

@@ -14,10 +14,20 @@ from routerx.wire.openai import (
     ChunkChoice,
     ChunkToolCall,
     Delta,
+    FunctionCall,
+    ToolCall,
     Usage,
 )
 
 _encode = msgspec.json.Encoder().encode
+
+
+class OpenAIToolCall(ToolCall, omit_defaults=False):
+    """A tool call as OpenAI writes it, `"type": "function"` included (clients require it)."""
+
+
+def tool_call(call_id: str, name: str, arguments: str) -> ToolCall:
+    return OpenAIToolCall(call_id, FunctionCall(name, arguments))
 
 
 def completion_id(request_id: str) -> str:

@@ -34,7 +34,7 @@ ADAPTERS: dict[str, AdapterFactory] = {
 }
 
 
-class UnknownProviderType(ProviderConfigError):  # noqa: N818 - established name
+class UnknownProviderType(ProviderConfigError):
     pass
 
 

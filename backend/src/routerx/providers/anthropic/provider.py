@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 import msgspec
@@ -50,7 +50,7 @@ class AnthropicProvider:
         )
         return Completion(answer, usage, finish)
 
-    async def stream(self, call: Call, stats: StreamStats) -> AsyncIterator[bytes]:
+    async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         body = self._body(call, stream=True)
         name = self.config.name
         translator = StreamTranslator(name, call.request_id, call.upstream_model)

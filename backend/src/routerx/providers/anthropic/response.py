@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import msgspec
 
 from routerx.providers.http import stream_error
-from routerx.providers.openai_output import ChunkWriter, completion_body, make_usage
-from routerx.wire.openai import Choice, Delta, FunctionCall, ResponseMessage, ToolCall, Usage
+from routerx.providers.openai_output import ChunkWriter, completion_body, make_usage, tool_call
+from routerx.wire.openai import Choice, Delta, ResponseMessage, Usage
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -82,13 +82,13 @@ def completion_from_message(
 ) -> tuple[bytes, Usage, str | None]:
     text = "".join(block.text or "" for block in message.content if block.type == "text")
     calls = [
-        ToolCall(block.id or "", FunctionCall(block.name or "", _encode(block.input).decode()))
+        tool_call(block.id or "", block.name or "", _encode(block.input).decode())
         for block in message.content
         if block.type == "tool_use"
     ]
     usage = make_usage(message.usage.prompt_tokens, message.usage.output_tokens or 0)
     finish = finish_reason(message.stop_reason)
-    answer = ResponseMessage(content=text if text or not calls else None, tool_calls=calls or None)
+    answer = ResponseMessage(content=text or None, tool_calls=calls or None)
     body = completion_body(request_id, message.model or model, [Choice(0, answer, finish)], usage)
     return body, usage, finish
 

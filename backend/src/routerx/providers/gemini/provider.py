@@ -4,7 +4,7 @@ it cannot leak into access logs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from urllib.parse import quote
 
@@ -69,7 +69,7 @@ class GeminiProvider:
         )
         return Completion(payload, usage, finish)
 
-    async def stream(self, call: Call, stats: StreamStats) -> AsyncIterator[bytes]:
+    async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         body = await self._body(call)
         url = self.url_for(call.upstream_model, stream=True)
         name = self.config.name

@@ -11,8 +11,9 @@ from routerx.providers.openai_output import (
     completion_body,
     make_usage,
     new_tool_call_id,
+    tool_call,
 )
-from routerx.wire.openai import Choice, Delta, FunctionCall, ResponseMessage, ToolCall, Usage
+from routerx.wire.openai import Choice, Delta, ResponseMessage, ToolCall, Usage
 
 FINISH_REASONS = {
     "STOP": "stop",
@@ -89,9 +90,7 @@ def _visible_parts(candidate: Candidate) -> list[GeminiPart]:
 
 
 def _tool_call(call: GeminiFunctionCall) -> ToolCall:
-    return ToolCall(
-        call.id or new_tool_call_id(), FunctionCall(call.name, _encode(call.args).decode())
-    )
+    return tool_call(call.id or new_tool_call_id(), call.name, _encode(call.args).decode())
 
 
 def completion_from_response(
@@ -102,9 +101,7 @@ def completion_from_response(
         parts = _visible_parts(candidate)
         text = "".join(part.text or "" for part in parts)
         calls = [_tool_call(part.function_call) for part in parts if part.function_call]
-        message = ResponseMessage(
-            content=text if text or not calls else None, tool_calls=calls or None
-        )
+        message = ResponseMessage(content=text or None, tool_calls=calls or None)
         choices.append(Choice(candidate.index, message, finish_reason(candidate, bool(calls))))
     if not choices and answer.prompt_feedback and answer.prompt_feedback.block_reason:
         choices.append(Choice(0, ResponseMessage(content=None), "content_filter"))

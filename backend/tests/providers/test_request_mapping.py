@@ -1,0 +1,174 @@
+"""The parameter and message tables of the translating adapters (Anthropic, Gemini)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from routerx.providers.anthropic.request import anthropic_body
+from routerx.providers.gemini.request import gemini_body
+from routerx.providers.images import ImageFetcher, ImageRejected
+from routerx.providers.openai_compat import has_non_null
+from routerx.wire.openai import ChatRequest
+from tests.providers import requests
+
+NAMED_TOOL = {"type": "function", "function": {"name": "get_weather"}}
+
+
+def chat(raw: dict[str, Any]) -> ChatRequest:
+    return msgspec.convert(raw, ChatRequest)
+
+
+def anthropic(raw: dict[str, Any]) -> dict[str, Any]:
+    return anthropic_body(chat(raw), "claude-x", stream=False)
+
+
+async def gemini(raw: dict[str, Any]) -> dict[str, Any]:
+    return await gemini_body(chat(raw), ImageFetcher())
+
+
+@pytest.mark.parametrize(
+    ("tool_choice", "parallel", "expected"),
+    [
+        ("auto", None, {"type": "auto"}),
+        ("required", None, {"type": "any"}),
+        ("none", None, {"type": "none"}),
+        (NAMED_TOOL, None, {"type": "tool", "name": "get_weather"}),
+        ("required", False, {"type": "any", "disable_parallel_tool_use": True}),
+        (None, False, {"type": "auto", "disable_parallel_tool_use": True}),
+        ("none", False, {"type": "none"}),
+    ],
+)
+def test_anthropic_tool_choice(tool_choice: Any, parallel: bool | None, expected: Any) -> None:
+    extra: dict[str, Any] = {}
+    if tool_choice is not None:
+        extra["tool_choice"] = tool_choice
+    if parallel is not None:
+        extra["parallel_tool_calls"] = parallel
+    assert anthropic(requests.tools(**extra))["tool_choice"] == expected
+
+
+def test_anthropic_parameter_table() -> None:
+    body = anthropic(
+        requests.text(temperature=1.7, stop="END", max_completion_tokens=50, seed=3, n=1)
+    )
+    assert body == {
+        "model": "claude-x",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello"}]}],
+        "max_tokens": 50,
+        "temperature": 1.0,
+        "stop_sequences": ["END"],
+    }
+
+
+def test_anthropic_lifts_system_and_developer_and_merges_tool_results() -> None:
+    raw = requests.tool_round_trip()
+    raw["messages"] = [
+        {"role": "system", "content": "Rule one."},
+        {"role": "developer", "content": [{"type": "text", "text": "Rule two."}]},
+        *raw["messages"],
+        {"role": "tool", "tool_call_id": "call_def", "content": "second result"},
+        {"role": "user", "content": "Thanks."},
+    ]
+
+    body = anthropic(raw)
+
+    assert body["system"] == "Rule one.\n\nRule two."
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+    assert body["messages"][2]["content"] == [
+        {"type": "tool_result", "tool_use_id": "call_abc", "content": '{"temp_c": 21}'},
+        {"type": "tool_result", "tool_use_id": "call_def", "content": "second result"},
+        {"type": "text", "text": "Thanks."},
+    ]
+
+
+def test_anthropic_keeps_arguments_that_are_not_a_json_object() -> None:
+    raw = requests.tool_round_trip()
+    raw["messages"][1]["tool_calls"][0]["function"]["arguments"] = "not json"
+
+    body = anthropic(raw)
+
+    assert body["messages"][1]["content"][0]["input"] == {"arguments": "not json"}
+
+
+def test_anthropic_refuses_other_image_schemes() -> None:
+    with pytest.raises(ImageRejected) as caught:
+        anthropic(requests.image("ftp://example.com/cat.png"))
+    assert caught.value.param == "messages[0].content[1].image_url"
+
+
+@pytest.mark.parametrize(
+    ("tool_choice", "expected"),
+    [
+        ("auto", {"functionCallingConfig": {"mode": "AUTO"}}),
+        ("required", {"functionCallingConfig": {"mode": "ANY"}}),
+        ("none", {"functionCallingConfig": {"mode": "NONE"}}),
+        (
+            NAMED_TOOL,
+            {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}},
+        ),
+    ],
+)
+async def test_gemini_tool_config(tool_choice: Any, expected: Any) -> None:
+    body = await gemini(requests.tools(tool_choice=tool_choice))
+    assert body["toolConfig"] == expected
+
+
+async def test_gemini_generation_config_table() -> None:
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
+    body = await gemini(
+        requests.text(
+            temperature=0.4,
+            top_p=0.8,
+            max_tokens=64,
+            stop="END",
+            n=2,
+            seed=11,
+            presence_penalty=0.5,
+            frequency_penalty=-0.5,
+            response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
+        )
+    )
+    assert body["generationConfig"] == {
+        "temperature": 0.4,
+        "topP": 0.8,
+        "maxOutputTokens": 64,
+        "stopSequences": ["END"],
+        "candidateCount": 2,
+        "seed": 11,
+        "presencePenalty": 0.5,
+        "frequencyPenalty": -0.5,
+        "responseMimeType": "application/json",
+        "responseJsonSchema": schema,
+    }
+
+
+async def test_gemini_tool_responses_are_named_after_their_call() -> None:
+    raw = requests.tool_round_trip()
+    raw["messages"][2]["content"] = "21 degrees"
+
+    body = await gemini(raw)
+
+    assert body["contents"][2] == {
+        "role": "user",
+        "parts": [
+            {"functionResponse": {"name": "get_weather", "response": {"content": "21 degrees"}}}
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("payload", "key", "expected"),
+    [
+        (b'{"usage":null,"choices":[]}', b'"usage"', False),
+        (b'{"usage": null}', b'"usage"', False),
+        (b'{"usage":{"prompt_tokens":1}}', b'"usage"', True),
+        (b'{"finish_reason":null},{"finish_reason":"stop"}', b'"finish_reason"', True),
+        (b'{"content":"say \\"usage\\" please"}', b'"usage"', False),
+        (b'{"choices":[]}', b'"error"', False),
+    ],
+)
+def test_has_non_null(payload: bytes, key: bytes, expected: bool) -> None:
+    assert has_non_null(payload, key) is expected

@@ -1,0 +1,48 @@
+"""The SSE line reader."""
+
+from __future__ import annotations
+
+import pytest
+
+from routerx.providers.http import SSEDecoder, SSEEvent
+
+
+def decode(*chunks: bytes) -> list[SSEEvent]:
+    decoder = SSEDecoder()
+    events = [event for chunk in chunks for event in decoder.feed(chunk)]
+    return events + decoder.finish()
+
+
+def test_data_lines() -> None:
+    assert decode(b'data: {"a":1}\n\ndata: [DONE]\n\n') == [
+        SSEEvent(None, b'{"a":1}'),
+        SSEEvent(None, b"[DONE]"),
+    ]
+
+
+def test_event_names_and_comments() -> None:
+    stream = b": keep-alive\n\nevent: message_start\ndata: {}\n\n:comment\nevent: ping\ndata: x\n\n"
+    assert decode(stream) == [SSEEvent("message_start", b"{}"), SSEEvent("ping", b"x")]
+
+
+def test_multi_line_data_is_joined_with_newlines() -> None:
+    assert decode(b"data: first\ndata: second\ndata\n\n") == [SSEEvent(None, b"first\nsecond\n")]
+
+
+def test_crlf_and_no_space_after_colon() -> None:
+    assert decode(b"event:e\r\ndata:{}\r\n\r\n") == [SSEEvent("e", b"{}")]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_events_split_across_chunks(size: int) -> None:
+    stream = b"event: a\r\ndata: hello\r\n\r\ndata: world\n\n"
+    chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
+    assert decode(*chunks) == [SSEEvent("a", b"hello"), SSEEvent(None, b"world")]
+
+
+def test_last_event_without_blank_line_is_kept() -> None:
+    assert decode(b"data: tail") == [SSEEvent(None, b"tail")]
+
+
+def test_ignores_id_retry_and_blank_events() -> None:
+    assert decode(b"id: 3\nretry: 100\n\n\n\ndata: x\n\n") == [SSEEvent(None, b"x")]
