@@ -196,7 +196,11 @@ class BreakerRegistry:
         return True if self._sync is None else await self._sync.sync_once()
 
     async def start(self) -> None:
-        """Starts the background sync task (a no-op without a store)."""
+        """Starts the background sync task (a no-op without a store).
+
+        Required with a store: besides sharing state, the task hands out half-open probe
+        rounds, without which a half-open breaker keeps refusing.
+        """
         if self._sync is not None and self._task is None:
             self._task = asyncio.create_task(self._sync.run(), name="routerx-breaker-sync")
 

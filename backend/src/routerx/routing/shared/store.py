@@ -178,7 +178,7 @@ class RedisBreakerStore:
                 )
             commands.append(self._sync_command(item, now_wall, leader, lease_s))
         replies = iter(await self._run(commands))
-        index = [str(member) for member in next(replies)] if with_index else []
+        index = [_text(member) for member in next(replies)] if with_index else []
         results = []
         for item in items:
             op_gen = int(next(replies)) if item.op is not None else 0
@@ -315,11 +315,16 @@ def _shared_state(values: list[Any]) -> SharedState | None:
         return None
     return SharedState(
         gen=int(gen),
-        open=state == "open",
+        open=_text(state) == "open",
         opened_at=float(opened_at or 0.0),
         open_until=float(open_until or 0.0),
         reopen_count=int(reopen or 0),
         round=int(round_ or 0),
-        leader=leader or "",
+        leader=_text(leader or ""),
         lease_until=float(lease_until or 0.0),
     )
+
+
+def _text(value: str | bytes) -> str:
+    """Redis replies as text, whether or not the client decodes responses."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,9 +1,25 @@
 """The background loop that keeps this process's breakers in step with the shared store.
 
-Each round, in one pipelined round trip: publish local transitions (Lua decides who wins),
+Each round is one pipelined round trip: publish local transitions (Lua decides who wins),
 claim or renew half-open probe rounds, push window deltas, and read back the merged
-window and shared state, which is then applied locally. A local open wakes the loop at
-once instead of waiting for the next tick.
+window and shared state, which is then applied locally.
+
+Guarantees while Redis answers (wall clocks of all hosts assumed in sync, e.g. NTP):
+- An open is published at once (a local open wakes the loop) and atomically: concurrent
+  opens of one breaker make a single shared transition, the losers adopt the winner's
+  open period. Every other process applies it at its next round, i.e. within one sync
+  interval plus a round trip, even for targets it has not used yet (open index).
+- A half-open probe round is handed whole to one process (the first that had traffic for
+  it) under a lease renewed while its probes are in flight, so at most
+  `half_open_probes` probes run across all processes. A process waits for one round
+  before probing; the loop is woken for that too.
+- The failure rate is judged on this process's window plus the other processes' counts
+  as of the last round. Consecutive failures are counted per process.
+When Redis fails or is slower than the store timeout: one warning per outage, local state
+only (each process then probes on its own), nothing raised into the hot path. Pending
+transitions and resets are published once Redis answers again; window counts recorded
+during the outage are not replayed. A shared state lost by Redis is republished by the
+processes that still hold the breaker open.
 """
 
 from __future__ import annotations
