@@ -1,5 +1,5 @@
 """Test harness: the admin API on a real hypercorn server, a real port and a real, migrated
-database; helpers shared by the admin test modules."""
+database, next to a fake of the gateway's internal endpoints (also a real server)."""
 
 from __future__ import annotations
 
@@ -7,31 +7,35 @@ import asyncio
 import os
 import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import asyncpg
 import httpx2
+import msgspec
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp
-from tortoise import Tortoise
-from tortoise.migrations.api import migrate
 
 from routerx.admin.app import build_admin_app
 from routerx.admin.database import DatabaseScope
+from routerx.admin.gateway_client import GATEWAY_URL_ENV
 from routerx.admin.users import ensure_default_admin
+from routerx.auth.internal import INTERNAL_HEADER, internal_token
 from routerx.auth.passwords import hash_password
 from routerx.settings import Settings
-from routerx.storage.db import tortoise_config
+from routerx.storage.migrate import apply_migrations
 from routerx.storage.models import AdminUser
+from tests.conftest import create_pg_database, drop_pg_database
 
-PG_ADMIN_URL = os.environ.get("ROUTERX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 JWT_SECRET = "admin-tests-" + "k" * 40
 VIEWER_PASSWORD = "viewer-pass-1"
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
@@ -76,33 +80,96 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
         await task
 
 
-async def create_pg_database() -> str:
-    name = f"rx_admin_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_pg_database(url: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def migrate_database(url: str) -> None:
-    async def run() -> None:
-        try:
-            await migrate(config=tortoise_config(url))
-        finally:
-            await Tortoise.close_connections()
-
     # In its own task: migrate() leaves its Tortoise context in the calling task's context.
-    await asyncio.create_task(run())
+    await asyncio.create_task(apply_migrations(url))
+
+
+@dataclass
+class FakeGateway:
+    """The gateway's internal endpoints as the contract describes them, with canned state."""
+
+    token: str
+    breakers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resets: list[str] = field(default_factory=list)
+    explained: list[dict[str, Any]] = field(default_factory=list)
+    refused: int = 0
+
+    def app(self) -> Starlette:
+        def authorized(request: Request) -> bool:
+            if request.headers.get(INTERNAL_HEADER) == self.token:
+                return True
+            self.refused += 1
+            return False
+
+        async def breakers(request: Request) -> Response:
+            if not authorized(request):
+                return JSONResponse({"error": "forbidden"}, 403)
+            return JSONResponse({"breakers": self.breakers})
+
+        async def reset(request: Request) -> Response:
+            if not authorized(request):
+                return JSONResponse({"error": "forbidden"}, 403)
+            name = request.path_params["provider"]
+            if name not in self.breakers:
+                return JSONResponse({"error": "unknown provider"}, 404)
+            self.resets.append(name)
+            self.breakers[name] = {
+                **self.breakers[name],
+                "state": "closed",
+                "failures": 0,
+                "consecutive_failures": 0,
+                "open_until": None,
+            }
+            return JSONResponse({"provider": name, "state": "closed"})
+
+        async def explain(request: Request) -> Response:
+            if not authorized(request):
+                return JSONResponse({"error": "forbidden"}, 403)
+            asked = msgspec.json.decode(await request.body())
+            self.explained.append(asked)
+            if asked["model"] == "no-such-model":
+                return JSONResponse(
+                    {
+                        "rule": None,
+                        "reason": "no rule matches",
+                        "targets": [],
+                        "error": "model_not_found",
+                    }
+                )
+            return JSONResponse(
+                {
+                    "rule": {
+                        "id": 1,
+                        "name": "r",
+                        "model_pattern": "*",
+                        "capability": asked["capability"],
+                        "tenant_id": asked["tenant_id"],
+                    },
+                    "reason": f"pattern * matches {asked['model']}",
+                    "targets": [
+                        {
+                            "provider": "p1",
+                            "model": asked["model"],
+                            "tier": 0,
+                            "weight": 1,
+                            "capable": True,
+                            "breaker_state": "closed",
+                            "eligible": True,
+                            "why": "primary",
+                        }
+                    ],
+                    "error": None,
+                }
+            )
+
+        return Starlette(
+            routes=[
+                Route("/internal/breakers", breakers, methods=["GET"]),
+                Route("/internal/breakers/{provider}/reset", reset, methods=["POST"]),
+                Route("/internal/route-explain", explain, methods=["POST"]),
+            ]
+        )
 
 
 @dataclass
@@ -112,9 +179,10 @@ class Admin:
     base_url: str
     settings: Settings
     database: DatabaseScope
-    admin_token: str
-    viewer_token: str
-    viewer_id: int
+    gateway: FakeGateway
+    admin_token: str = ""
+    viewer_token: str = ""
+    viewer_id: int = 0
 
     def client(self, token: str | None = None, **kwargs: Any) -> httpx2.AsyncClient:
         headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -140,23 +208,41 @@ def admin_settings(database_url: str, **overrides: Any) -> Settings:
     return replace(Settings(database_url=database_url, jwt_secret=JWT_SECRET), **overrides)
 
 
+def build_with_gateway_url(settings: Settings, gateway_url: str) -> Starlette:
+    """GATEWAY_INTERNAL_URL is read once, when the app is built."""
+    previous = os.environ.get(GATEWAY_URL_ENV)
+    os.environ[GATEWAY_URL_ENV] = gateway_url
+    try:
+        return build_admin_app(settings)
+    finally:
+        if previous is None:
+            del os.environ[GATEWAY_URL_ENV]
+        else:
+            os.environ[GATEWAY_URL_ENV] = previous
+
+
 @asynccontextmanager
-async def running_admin(database_url: str, **overrides: Any) -> AsyncIterator[Admin]:
+async def running_admin(
+    database_url: str, *, gateway_up: bool = True, **overrides: Any
+) -> AsyncIterator[Admin]:
     await migrate_database(database_url)
     database = DatabaseScope(database_url)
     await database.open()
+    settings = admin_settings(database_url, **overrides)
+    gateway = FakeGateway(internal_token(settings))
     try:
         with database.active():
             await ensure_default_admin()
             viewer = await AdminUser.create(
                 username="viewer", password_hash=hash_password(VIEWER_PASSWORD), role="viewer"
             )
-        settings = admin_settings(database_url, **overrides)
-        async with serving(build_admin_app(settings)) as base_url:
-            admin = Admin(base_url, settings, database, "", "", viewer.id)
-            admin.admin_token = await admin.login("admin", "admin123")
-            admin.viewer_token = await admin.login("viewer", VIEWER_PASSWORD)
-            yield admin
+        async with serving(gateway.app()) as gateway_url:
+            app = build_with_gateway_url(settings, gateway_url if gateway_up else CLOSED_PORT_URL)
+            async with serving(app) as base_url:
+                admin = Admin(base_url, settings, database, gateway, viewer_id=viewer.id)
+                admin.admin_token = await admin.login("admin", "admin123")
+                admin.viewer_token = await admin.login("viewer", VIEWER_PASSWORD)
+                yield admin
     finally:
         await database.close()
 

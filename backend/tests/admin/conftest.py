@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from admin_harness import Admin, pg_admin
+
+from tests.admin.admin_harness import Admin, pg_admin
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,13 @@ import json
 import time
 
 import pytest
-from admin_harness import JWT_SECRET, Admin
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import OctKey
 
 from routerx.auth.jwt import ISSUER, InvalidToken, issue_token, verify_token
 from routerx.auth.passwords import hash_password
 from routerx.storage.models import AdminUser, AuditEntry
+from tests.admin.admin_harness import JWT_SECRET, Admin
 
 ME = "/api/v1/auth/me"
 

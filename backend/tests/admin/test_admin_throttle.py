@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import httpx2
 import pytest
 import redis.asyncio as aioredis
-from admin_harness import Admin, pg_admin
 
 from routerx.admin.throttle import (
     MAX_FAILURES,
@@ -17,6 +16,7 @@ from routerx.admin.throttle import (
     RedisThrottle,
     throttle_keys,
 )
+from tests.admin.admin_harness import Admin, pg_admin
 
 LOGIN = "/api/v1/auth/login"
 

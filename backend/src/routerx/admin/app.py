@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from routerx.admin.database import DatabaseScope, DatabaseScopeMiddleware
 from routerx.admin.endpoint import routes
@@ -28,45 +24,17 @@ from routerx.admin.errors import (
     handle_unexpected,
 )
 from routerx.admin.guard import check_production
-from routerx.admin.openapi import build_openapi
+from routerx.admin.openapi import build_openapi, package_version
 from routerx.admin.routes import ENDPOINTS
 from routerx.admin.services import AdminServices
 from routerx.settings import Settings, get_settings
-from routerx.storage.config_version import current_config_version
-
-
-def _package_version() -> str:
-    try:
-        return version("routerx")
-    except PackageNotFoundError:
-        return "0.0.0"
-
-
-class Health(msgspec.Struct):
-    status: str
-    config_version: int
-
-
-async def healthz(_request: Request) -> Response:
-    try:
-        config_version = await current_config_version()
-    except Exception:  # any database failure means "not healthy", never a 500 page
-        return ApiError(
-            503, "The database is not reachable.", None, "database_unavailable"
-        ).response()
-    return Response(
-        msgspec.json.encode(Health("ok", config_version)), media_type="application/json"
-    )
 
 
 def build_admin_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    services = AdminServices.create(settings)
+    document = msgspec.json.encode(build_openapi(ENDPOINTS, package_version()))
+    services = AdminServices.create(settings, document)
     database = DatabaseScope(settings.database_url)
-    openapi_body = msgspec.json.encode(build_openapi(ENDPOINTS, _package_version()))
-
-    async def openapi(_request: Request) -> Response:
-        return Response(openapi_body, media_type="application/json")
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -79,13 +47,8 @@ def build_admin_app(settings: Settings | None = None) -> Starlette:
             await services.close()
             await database.close()
 
-    table = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-        *routes(ENDPOINTS, services),
-    ]
     return Starlette(
-        routes=table,
+        routes=routes(ENDPOINTS, services),
         middleware=[Middleware(DatabaseScopeMiddleware, database=database)],
         exception_handlers={
             ApiError: handle_api_error,

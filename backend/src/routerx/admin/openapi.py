@@ -8,11 +8,13 @@ document describes what the API does.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import msgspec
+from starlette.responses import Response
 
-from routerx.admin.endpoint import MAX_ID, Endpoint
+from routerx.admin.endpoint import MAX_ID, Call, Endpoint
 from routerx.admin.sessions import COOKIE_NAME
 from routerx.gateway.errors import ErrorBody
 
@@ -29,7 +31,7 @@ STATUS_TEXT = {
     413: "Body too large",
     415: "Body is not JSON",
     429: "Too many failed attempts; see Retry-After",
-    503: "The gateway's internal API did not answer",
+    503: "A dependency did not answer: the database, or the gateway's internal API",
 }
 PATH_PARAM_SCHEMAS = {
     "int": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
@@ -90,6 +92,18 @@ def _operation(
     if endpoint.role != "public":
         operation["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
     return operation
+
+
+def package_version() -> str:
+    try:
+        return version("routerx")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+async def serve_openapi(call: Call) -> Response:
+    """This document."""
+    return Response(call.services.openapi_document, media_type="application/json")
 
 
 def build_openapi(endpoints: Sequence[Endpoint], version: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""A provider's `settings`: timeouts, circuit-breaker tuning, mock fault knobs, API version.
+"""A provider's `settings`: timeouts, circuit-breaker tuning, mock fault knobs, API versions.
 
 Every knob is optional: one left out means "the gateway's default", so the admin API never
-copies the gateway's defaults and cannot drift from them. Reading tolerates keys this version
-does not know (written by a newer version or by hand) by leaving them out of the view.
+copies the gateway's defaults and cannot drift from them. The sections mirror what the gateway
+reads: providers.base.Timeouts, routing.breaker.BreakerConfig (whose own cross-field checks run
+here too) and providers.mock.MockFaults. Reading tolerates keys this version does not know
+(written by a newer version or by hand) by leaving them out of the view.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 from typing import Annotated, Any
 
 import msgspec
+
+from routerx.routing.breaker import BreakerConfig
 
 log = logging.getLogger("routerx.admin")
 
@@ -35,13 +39,15 @@ class TimeoutSettings(Knobs, kw_only=True):
 
 
 class BreakerSettings(Knobs, kw_only=True):
-    window_s: Seconds | None = None
+    window_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] | None = None
     min_calls: Count | None = None
-    failure_rate: Rate | None = None
+    failure_rate: Annotated[float, msgspec.Meta(gt=0, le=1)] | None = None
     consecutive_failures: Count | None = None
-    open_base_s: Seconds | None = None
-    open_max_s: Seconds | None = None
+    open_s: Seconds | None = None
+    max_open_s: Seconds | None = None
+    jitter: Annotated[float, msgspec.Meta(ge=0, lt=1)] | None = None
     half_open_probes: Count | None = None
+    max_retry_after_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] | None = None
 
 
 class MockFaultSettings(Knobs, kw_only=True):
@@ -61,6 +67,7 @@ class ProviderSettings(Knobs, kw_only=True):
     breaker: BreakerSettings | None = None
     mock: MockFaultSettings | None = None
     api_version: ApiVersion | None = None
+    anthropic_version: ApiVersion | None = None
 
 
 SECTIONS: dict[str, type[Knobs]] = {
@@ -68,6 +75,15 @@ SECTIONS: dict[str, type[Knobs]] = {
     "breaker": BreakerSettings,
     "mock": MockFaultSettings,
 }
+
+
+def breaker_problem(breaker: BreakerSettings) -> str | None:
+    """The gateway's own cross-field check (e.g. open_s <= max_open_s) on the given knobs."""
+    try:
+        BreakerConfig(**msgspec.to_builtins(breaker))
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _known_keys(stored: dict[str, Any]) -> dict[str, Any]:

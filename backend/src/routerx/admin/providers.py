@@ -19,7 +19,7 @@ from routerx.admin import audit
 from routerx.admin.endpoint import Call, given_fields
 from routerx.admin.errors import conflict, invalid, not_found
 from routerx.admin.pagination import Page, PageQuery, Timestamp, paginate
-from routerx.admin.provider_settings import ProviderSettings, read_settings
+from routerx.admin.provider_settings import ProviderSettings, breaker_problem, read_settings
 from routerx.auth.secrets import MASK, encrypt_secret
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import Provider, RoutingRule
@@ -32,11 +32,12 @@ Capability = Literal["text", "vision", "tools", "json"]
 ProviderName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ]
-# http(s), a host, a port of at most 65535, then any path without whitespace; "" = type default.
+# http(s), a host, a port of at most 65535, then a path without whitespace, query or fragment
+# (the gateway's rules for base URLs); "" = the type's default.
 BASE_URL_PATTERN = (
     r"^(https?://[A-Za-z0-9._~-]+|https?://\[[0-9A-Fa-f:.]+\])"
     r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
-    r"(/[^\s\x00-\x1f\x7f]*)?$|^$"
+    r"(/[^\s\x00-\x1f\x7f?#]*)?$|^$"
 )
 BaseUrl = Annotated[str, msgspec.Meta(max_length=500, pattern=BASE_URL_PATTERN)]
 ModelName = Annotated[
@@ -141,13 +142,23 @@ async def read_provider(call: Call) -> ProviderView:
     return view(await get_provider(call.path["provider_id"]))
 
 
-def _check(type_: str, base_url: str, capabilities: Sequence[str], secret: Any, env: Any) -> None:
+def _check(
+    type_: str,
+    base_url: str,
+    capabilities: Sequence[str],
+    settings: ProviderSettings | None,
+    secret: Any,
+    env: Any,
+) -> None:
     if type_ in TYPES_NEEDING_BASE_URL and not base_url:
         raise invalid(f"A provider of type {type_} needs a base_url.", "base_url")
     if len(set(capabilities)) != len(capabilities):
         raise invalid("List each capability once.", "capabilities")
     if secret not in (None, UNSET) and env not in (None, UNSET):
         raise invalid("Set either secret or secret_env, not both.", "secret_env")
+    problem = breaker_problem(settings.breaker) if settings and settings.breaker else None
+    if problem:
+        raise invalid(f"Breaker settings: {problem}.", "settings.breaker")
 
 
 def _audit_view(provider: Provider, secret_changed: bool) -> dict[str, Any]:
@@ -163,7 +174,7 @@ def _name_taken(name: object) -> Exception:
 
 async def create_provider(call: Call) -> ProviderView:
     body: ProviderCreate = call.body
-    _check(body.type, body.base_url, body.capabilities, body.secret, body.secret_env)
+    _check(body.type, body.base_url, body.capabilities, body.settings, body.secret, body.secret_env)
     settings = call.services.settings
     try:
         async with in_transaction():
@@ -218,6 +229,7 @@ async def update_provider(call: Call) -> ProviderView:
         changes.get("type", provider.type),
         changes.get("base_url", provider.base_url),
         changes.get("capabilities", provider.capabilities),
+        changes.get("settings"),
         body.secret,
         body.secret_env,
     )

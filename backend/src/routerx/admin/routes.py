@@ -6,12 +6,16 @@ Reads are open to viewers, writes need an admin; the rule tester only reads, so 
 
 from __future__ import annotations
 
+from typing import Any
+
 from routerx.admin import (
     audit,
     auth_routes,
     breakers,
+    health,
     keys,
     logs,
+    openapi,
     providers,
     rules,
     stats,
@@ -31,6 +35,25 @@ RULE = API + "/rules/{rule_id:int}"
 USER = API + "/users/{user_id:int}"
 
 ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        "/healthz",
+        health.healthz,
+        "public",
+        "Liveness and database check",
+        "meta",
+        health.Health,
+        errors=(503,),
+    ),
+    Endpoint(
+        "GET",
+        "/openapi.json",
+        openapi.serve_openapi,
+        "public",
+        "This API's OpenAPI 3.1 document",
+        "meta",
+        dict[str, Any],
+    ),
     # Sessions and the caller's own account
     Endpoint(
         "POST",

@@ -40,11 +40,13 @@ class AdminServices:
     throttle: LoginThrottle
     gateway: GatewayClient
     default_passwords: DefaultPasswordCheck
+    openapi_document: bytes
 
     @classmethod
-    def create(cls, settings: Settings) -> AdminServices:
+    def create(cls, settings: Settings, openapi_document: bytes) -> AdminServices:
         return cls(
             settings=settings,
+            openapi_document=openapi_document,
             throttle=build_throttle(settings.redis_url),
             gateway=GatewayClient(gateway_internal_url(), internal_token(settings)),
             default_passwords=DefaultPasswordCheck(),
