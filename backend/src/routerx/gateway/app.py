@@ -15,9 +15,10 @@ from starlette.routing import Route
 
 from routerx.gateway import errors
 from routerx.gateway.chat import ChatCompletionsEndpoint
+from routerx.gateway.internal import internal_routes
 from routerx.gateway.models import ModelsEndpoint
 from routerx.gateway.state import GatewayState
-from routerx.routing.breaker_gate import build_breaker_gate
+from routerx.routing.breaker_gate import build_breakers
 from routerx.settings import Settings
 from routerx.storage.db import close_db, init_db
 from routerx.storage.log_writer import RequestLogWriter
@@ -53,9 +54,7 @@ def build_app(settings: Settings) -> Starlette:
         batch_size=settings.log_batch_size,
         flush_interval_s=settings.log_flush_interval_s,
     )
-    state = GatewayState(
-        settings=settings, breakers=build_breaker_gate(settings), log_writer=writer
-    )
+    state = GatewayState(settings=settings, breakers=build_breakers(settings), log_writer=writer)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -104,6 +103,7 @@ def build_app(settings: Settings) -> Starlette:
         Route("/v1/models", ModelsEndpoint(state), methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *internal_routes(state),
     ]
     app = Starlette(
         routes=routes,

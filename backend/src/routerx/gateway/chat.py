@@ -32,6 +32,7 @@ from routerx.gateway.sse import DONE, SSE_HEADERS, event, usage_only_chunk
 from routerx.gateway.state import GatewayState
 from routerx.providers.base import Call, Completion, StreamStats
 from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.routing.breaker import Outcome
 from routerx.routing.capabilities import needs_of
 from routerx.routing.fallback import ClientError, FallbackExhausted, FallbackRun
 from routerx.routing.rules import NoRoute, PlannedTarget, RoutePlan, plan_route
@@ -251,7 +252,7 @@ class ChatCompletionsEndpoint:
                 failure if isinstance(failure, UpstreamError) else _timeout(target, "next chunk")
             )
             row.error_type = "stream_interrupted"
-            self.state.breakers.record(target.provider, _AfterCommit(), "failure")
+            self.state.breakers.record(target.provider, None, Outcome.FAILURE)
             body = errors.upstream_failed(502, error.message).body()
             await send({"type": "http.response.body", "body": event(body), "more_body": True})
         finally:
@@ -310,14 +311,6 @@ def _timeout(target: PlannedTarget, waiting_for: str) -> UpstreamError:
         f"Provider {target.provider.name} timed out waiting for the {waiting_for}.",
         kind=FailureKind.TIMEOUT,
     )
-
-
-class _AfterCommit:
-    """A failure after the first chunk: counted by the breaker, no admission to settle."""
-
-    allowed = True
-    retry_after_s = None
-    state_name = "closed"
 
 
 async def _watch_disconnect(receive: Receive, handler: asyncio.Task[Any] | None) -> None:

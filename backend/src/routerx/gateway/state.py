@@ -11,7 +11,8 @@ from routerx.providers.base import Provider
 from routerx.providers.config_loader import ProviderConfigError
 from routerx.providers.http import HttpClient
 from routerx.providers.registry import build_provider
-from routerx.routing.fallback import BreakerGate, RetryPolicy
+from routerx.routing.breaker_gate import ProviderBreakers
+from routerx.routing.fallback import RetryPolicy
 from routerx.settings import Settings
 from routerx.storage.log_writer import RequestLogWriter
 from routerx.storage.snapshot import ConfigSnapshot
@@ -32,7 +33,7 @@ def _without_unbuilt_providers(
 @dataclass
 class GatewayState:
     settings: Settings
-    breakers: BreakerGate
+    breakers: ProviderBreakers
     log_writer: RequestLogWriter
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     snapshot: ConfigSnapshot = field(default_factory=lambda: ConfigSnapshot(version=-1))
@@ -54,5 +55,6 @@ class GatewayState:
                 log.error("provider %s left out of routing: %s", name, error)
         self.providers = providers
         snapshot = _without_unbuilt_providers(snapshot, providers)
+        self.breakers.configure(snapshot.providers)
         self.snapshot = snapshot
         self.loaded = True

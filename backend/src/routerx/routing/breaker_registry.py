@@ -117,6 +117,13 @@ class BreakerRegistry:
             probe_lease_s=probe_lease_s,
         )
 
+    @property
+    def shared_status(self) -> str:
+        """ "disabled" without a shared store, else "ok" or "unreachable" (local state only)."""
+        if self._sync is None:
+            return "disabled"
+        return "ok" if self._sync.coordinated else "unreachable"
+
     def admit(self, key: str, cfg: BreakerConfig) -> Admission:
         """May a request go to `key` now? A probe admission must be followed by `record`."""
         entry = self._entry(key, cfg)

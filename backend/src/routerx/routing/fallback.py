@@ -12,43 +12,16 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from routerx.providers.base import ProviderConfig
 from routerx.providers.errors import UpstreamError
+from routerx.routing.breaker import Outcome
+from routerx.routing.breaker_gate import ProviderBreakers
+from routerx.routing.retry import backoff_delay
 from routerx.routing.rules import PlannedTarget, RoutePlan
 from routerx.storage.log_row import Attempt
 
 T = TypeVar("T")
-
-
-class Admission(Protocol):
-    @property
-    def allowed(self) -> bool: ...
-    @property
-    def retry_after_s(self) -> float | None: ...
-    @property
-    def state_name(self) -> str: ...
-
-
-class BreakerGate(Protocol):
-    """What the loop needs of the breakers: a sync, I/O-free admit and record."""
-
-    def admit(self, provider: ProviderConfig) -> Admission: ...
-
-    def record(
-        self,
-        provider: ProviderConfig,
-        admission: Admission,
-        outcome: str,
-        retry_after_s: float | None = None,
-    ) -> None: ...
-
-    def status(self) -> str: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +33,9 @@ class RetryPolicy:
 
     def backoff(self, retry_round: int, retry_after_s: float | None, rng: random.Random) -> float:
         """Full jitter, capped; a Retry-After from the upstream is a floor."""
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2**retry_round)
-        delay = rng.uniform(0, ceiling)
+        delay = backoff_delay(
+            retry_round, base_s=self.backoff_base_s, cap_s=self.backoff_max_s, rng=rng.random
+        )
         return max(delay, retry_after_s or 0.0)
 
 
@@ -88,7 +62,7 @@ def _elapsed_ms(started: float) -> float:
 @dataclass(slots=True)
 class FallbackRun:
     plan: RoutePlan
-    breakers: BreakerGate
+    breakers: ProviderBreakers
     policy: RetryPolicy
     attempts: list[Attempt]
     rng: random.Random
@@ -114,7 +88,7 @@ class FallbackRun:
                             provider.name,
                             target.model,
                             "skipped_open",
-                            breaker_state=admission.state_name,
+                            breaker_state=admission.state.value,
                         )
                     )
                     wait = admission.retry_after_s
@@ -126,7 +100,7 @@ class FallbackRun:
                 try:
                     result = await try_target(target)
                 except UpstreamError as error:
-                    outcome = "failure" if error.is_failure else "neutral"
+                    outcome = Outcome.FAILURE if error.is_failure else Outcome.NEUTRAL
                     self.breakers.record(provider, admission, outcome, error.retry_after_s)
                     self.attempts.append(
                         Attempt(
@@ -135,7 +109,7 @@ class FallbackRun:
                             "failure" if error.is_failure else "client_error",
                             _elapsed_ms(started),
                             error.status,
-                            admission.state_name,
+                            admission.state.value,
                             error.kind.value if error.status is None else "http_error",
                         )
                     )
@@ -144,18 +118,18 @@ class FallbackRun:
                     last_error, failed_this_round = error, True
                     continue
                 except asyncio.CancelledError:
-                    self.breakers.record(provider, admission, "neutral")
+                    self.breakers.record(provider, admission, Outcome.NEUTRAL)
                     self.attempts.append(
                         Attempt(
                             provider.name,
                             target.model,
                             "cancelled",
                             _elapsed_ms(started),
-                            breaker_state=admission.state_name,
+                            breaker_state=admission.state.value,
                         )
                     )
                     raise
-                self.breakers.record(provider, admission, "success")
+                self.breakers.record(provider, admission, Outcome.SUCCESS)
                 self.attempts.append(
                     Attempt(
                         provider.name,
@@ -163,7 +137,7 @@ class FallbackRun:
                         "success",
                         _elapsed_ms(started),
                         200,
-                        admission.state_name,
+                        admission.state.value,
                     )
                 )
                 return result, target

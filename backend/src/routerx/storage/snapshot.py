@@ -51,6 +51,7 @@ class RuleEntry:
 class ConfigSnapshot:
     version: int
     keys_by_digest: dict[str, KeyEntry] = field(default_factory=dict)
+    tenants: dict[int, TenantEntry] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     rules: tuple[RuleEntry, ...] = ()
 

@@ -80,7 +80,9 @@ async def load_snapshot(settings: Settings) -> ConfigSnapshot:
         )
         for r in await RoutingRule.filter(enabled=True).order_by("id")
     )
-    return ConfigSnapshot(version=version, keys_by_digest=keys, providers=providers, rules=rules)
+    return ConfigSnapshot(
+        version=version, keys_by_digest=keys, tenants=tenants, providers=providers, rules=rules
+    )
 
 
 class SnapshotRefresher:

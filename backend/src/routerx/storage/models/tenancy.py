@@ -10,7 +10,8 @@ class Tenant(Model):
     status = fields.CharField(max_length=16, default="active")  # active | disabled
     rpm_limit = fields.IntField(null=True)
     tpm_limit = fields.IntField(null=True)
-    allowed_models: fields.JSONField[list[str]] = fields.JSONField(default=list)  # empty list: every routed model
+    # An empty list allows every routed model.
+    allowed_models: fields.JSONField[list[str]] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
