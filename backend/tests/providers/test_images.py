@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -301,3 +302,16 @@ async def test_gemini_refuses_an_internal_image_before_calling_upstream(
         await http.close()
     assert caught.value.param == "messages[0].content[1].image_url"
     assert gemini_fake.requests == [] and forbidden_image_host.paths == []
+
+
+async def test_unresolvable_host_is_a_fetch_failure() -> None:
+    async def fail(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    fetcher = ImageFetcher(resolve=fail)
+    try:
+        with pytest.raises(ImageRejected) as caught:
+            await fetcher.fetch("http://no-such-host.example/cat.png")
+    finally:
+        await fetcher.close()
+    assert caught.value.message == "The image could not be fetched."

@@ -170,12 +170,11 @@ class _GuardedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        try:
-            addresses = await self._fetcher.resolve(host, port)
-        except OSError:
-            raise _ForbiddenAddressError from None
+        # A lookup failure (OSError) surfaces from aiohttp as a connector error: "could not
+        # be fetched", not "forbidden".
+        addresses = await self._fetcher.resolve(host, port)
         if not addresses:
-            raise _ForbiddenAddressError
+            raise OSError(f"no address for {host}")
         for address in addresses:
             self._fetcher.check_address(address)
         return [

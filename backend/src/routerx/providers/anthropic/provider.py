@@ -29,7 +29,7 @@ class AnthropicProvider:
         self.url = f"{base_url}/v1/messages"
         self.headers = {
             "content-type": "application/json",
-            "anthropic-version": str(config.settings.get("anthropic_version", ANTHROPIC_VERSION)),
+            "anthropic-version": ANTHROPIC_VERSION,
         }
         if config.secret:
             self.headers["x-api-key"] = config.secret
