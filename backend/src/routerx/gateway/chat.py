@@ -39,6 +39,7 @@ from routerx.routing.rules import NoRoute, PlannedTarget, RoutePlan, plan_route
 from routerx.storage.log_row import LogRow
 from routerx.storage.snapshot import KeyEntry
 from routerx.wire.openai import ChatRequest, Usage
+from routerx.wire.tokens import estimate_prompt_tokens
 
 log = logging.getLogger("routerx.gateway")
 REQUEST_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,64}$")
@@ -235,6 +236,7 @@ class ChatCompletionsEndpoint:
         )
         include_usage = request.include_usage
         idle_s = target.provider.timeouts.idle_s
+        relayed = 0
         try:
             chunk: bytes | None = start.first
             while chunk is not None:
@@ -242,6 +244,7 @@ class ChatCompletionsEndpoint:
                     await send(
                         {"type": "http.response.body", "body": event(chunk), "more_body": True}
                     )
+                    relayed += 1
                 try:
                     async with asyncio.timeout(idle_s):
                         chunk = await anext(start.chunks)
@@ -255,6 +258,8 @@ class ChatCompletionsEndpoint:
             self.state.breakers.record(target.provider, None, Outcome.FAILURE)
             body = errors.upstream_failed(502, error.message).body()
             await send({"type": "http.response.body", "body": event(body), "more_body": True})
+            if start.stats.usage is None:
+                start.stats.usage = _estimated_usage(request, relayed)
         finally:
             await start.chunks.aclose()
             exchange.record_usage(start.stats.usage)
@@ -304,6 +309,13 @@ def _answered_by(exchange: Exchange, target: PlannedTarget) -> None:
     row.provider, row.upstream_model = target.provider.name, target.model
     row.fallback = any(a.outcome != "success" for a in row.attempts)
     exchange.response_headers.append((b"x-routerx-provider", target.provider.name.encode()))
+
+
+def _estimated_usage(request: ChatRequest, chunks_relayed: int) -> Usage:
+    """A cut stream has no usage from upstream: providers send about one token per chunk."""
+    prompt = estimate_prompt_tokens(request)
+    completion = max(0, chunks_relayed - 1)  # the first chunk carries only the role
+    return Usage(prompt, completion, prompt + completion)
 
 
 def _timeout(target: PlannedTarget, waiting_for: str) -> UpstreamError:

@@ -27,11 +27,11 @@ from routerx.wire.openai import (
     Choice,
     ChunkChoice,
     Delta,
-    ImagePart,
     ResponseMessage,
     TextPart,
     Usage,
 )
+from routerx.wire.tokens import estimate_prompt_tokens
 
 _WORDS = (
     "routing",
@@ -51,7 +51,6 @@ _WORDS = (
     "model",
     "window",
 )
-IMAGE_TOKENS = 85
 STREAM_CHUNKS = 8
 
 
@@ -84,15 +83,6 @@ def _digest(request: ChatRequest, upstream_model: str) -> bytes:
     return hasher.digest()
 
 
-def _prompt_tokens(request: ChatRequest) -> int:
-    total = 0
-    for message in request.messages:
-        total += 4
-        for part in message.parts():
-            total += IMAGE_TOKENS if isinstance(part, ImagePart) else len(part.text) // 4 + 1
-    return total
-
-
 def compose_answer(request: ChatRequest, provider: str, upstream_model: str) -> MockAnswer:
     digest = _digest(request, upstream_model)
     words = " ".join(_WORDS[b % len(_WORDS)] for b in digest[:6])
@@ -106,7 +96,7 @@ def compose_answer(request: ChatRequest, provider: str, upstream_model: str) -> 
     if cap is not None and cap < len(completion_words):
         text = " ".join(completion_words[:cap])
     completion = len(text.split(" "))
-    prompt = _prompt_tokens(request)
+    prompt = estimate_prompt_tokens(request)
     return MockAnswer(text, Usage(prompt, completion, prompt + completion))
 
 
