@@ -10,7 +10,6 @@ import pytest
 from routerx.providers.anthropic.request import anthropic_body
 from routerx.providers.gemini.request import gemini_body
 from routerx.providers.images import ImageFetcher, ImageRejected
-from routerx.providers.openai_compat import has_non_null
 from routerx.wire.openai import ChatRequest
 from tests.providers import requests
 
@@ -157,18 +156,3 @@ async def test_gemini_tool_responses_are_named_after_their_call() -> None:
             {"functionResponse": {"name": "get_weather", "response": {"content": "21 degrees"}}}
         ],
     }
-
-
-@pytest.mark.parametrize(
-    ("payload", "key", "expected"),
-    [
-        (b'{"usage":null,"choices":[]}', b'"usage"', False),
-        (b'{"usage": null}', b'"usage"', False),
-        (b'{"usage":{"prompt_tokens":1}}', b'"usage"', True),
-        (b'{"finish_reason":null},{"finish_reason":"stop"}', b'"finish_reason"', True),
-        (b'{"content":"say \\"usage\\" please"}', b'"usage"', False),
-        (b'{"choices":[]}', b'"error"', False),
-    ],
-)
-def test_has_non_null(payload: bytes, key: bytes, expected: bool) -> None:
-    assert has_non_null(payload, key) is expected

@@ -46,3 +46,18 @@ def test_last_event_without_blank_line_is_kept() -> None:
 
 def test_ignores_id_retry_and_blank_events() -> None:
     assert decode(b"id: 3\nretry: 100\n\n\n\ndata: x\n\n") == [SSEEvent(None, b"x")]
+
+
+def test_a_long_line_in_many_pieces() -> None:
+    payload = b"x" * 100_000
+    stream = b"data: " + payload + b"\n\n"
+    chunks = [stream[i : i + 1000] for i in range(0, len(stream), 1000)]
+    assert decode(*chunks) == [SSEEvent(None, payload)]
+
+
+def test_an_endless_line_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("routerx.providers.http.MAX_SSE_EVENT_BYTES", 10)
+    decoder = SSEDecoder()
+    decoder.feed(b"data:")
+    with pytest.raises(ValueError, match="size limit"):
+        decoder.feed(b"123456")

@@ -200,47 +200,51 @@ class SSEDecoder:
     with `:` are comments, `id:` and `retry:` are ignored. An event ends at a blank line.
     """
 
-    __slots__ = ("_buffer", "_data", "_event")
+    __slots__ = ("_data", "_event", "_pending", "_pending_size")
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []  # the start of a line whose end has not arrived
+        self._pending_size = 0
         self._data: list[bytes] = []
         self._event: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        buffer = self._buffer
-        buffer += chunk
+        if b"\n" not in chunk:
+            return self._hold(chunk)
+        if self._pending:
+            chunk = b"".join((*self._pending, chunk))
+            self._pending, self._pending_size = [], 0
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
         events: list[SSEEvent] = []
-        start = 0
-        while (end := buffer.find(b"\n", start)) != -1:
-            line = bytes(buffer[start:end])
-            start = end + 1
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if line:
-                self._take_line(line)
-            elif self._data:
-                events.append(self._dispatch())
-            else:
-                self._event = None
-        del buffer[:start]
-        if len(buffer) > MAX_SSE_EVENT_BYTES:
-            raise ValueError("SSE line exceeds the size limit")
+        for raw_line in lines:
+            line = raw_line[:-1] if raw_line.endswith(b"\r") else raw_line
+            if not line:
+                if self._data:
+                    events.append(self._dispatch())
+                else:
+                    self._event = None
+            elif line.startswith(b"data:"):
+                self._data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line[0] != 0x3A:  # ":" starts a comment
+                self._take_field(line)
+        if tail:
+            self._hold(tail)
         return events
 
     def finish(self) -> list[SSEEvent]:
         """At end of input: dispatch a last event that lacked its blank line."""
-        if self._buffer:
-            self.feed(b"\n")
-        return [self._dispatch()] if self._data else []
+        events = self.feed(b"\n") if self._pending else []
+        return [*events, self._dispatch()] if self._data else events
 
-    def _take_line(self, line: bytes) -> None:
-        if line.startswith(b"data:"):
-            value = line[5:]
-            self._data.append(value[1:] if value.startswith(b" ") else value)
-            return
-        if line[0] == 0x3A:  # ":" starts a comment
-            return
+    def _hold(self, piece: bytes) -> list[SSEEvent]:
+        self._pending.append(piece)
+        self._pending_size += len(piece)
+        if self._pending_size > MAX_SSE_EVENT_BYTES:
+            raise ValueError("SSE line exceeds the size limit")
+        return []
+
+    def _take_field(self, line: bytes) -> None:
         name, _, value = line.partition(b":")
         if name == b"data":  # a bare `data` line is an empty data line
             self._data.append(b"")

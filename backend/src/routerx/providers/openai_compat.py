@@ -2,9 +2,10 @@
 server (vLLM, Ollama, Groq, Together, ...).
 
 This is the hot path. The upstream body is the client's decoded dict with `model` replaced and
-gateway-only keys dropped, encoded once. Answers are relayed as the upstream's bytes: a non-stream
-body is only decoded for `usage` and the finish reason, and a stream chunk is only decoded when
-it carries a non-null `usage`, `finish_reason` or `error`.
+gateway-only keys dropped, encoded once. Answers are relayed as the upstream's bytes, never
+re-encoded: bodies and stream chunks are decoded only into a view of `usage`, the finish reasons
+and `error`, which msgspec does in about a microsecond per chunk (less than a textual pre-check
+for those keys costs in Python).
 """
 
 from __future__ import annotations
@@ -66,17 +67,6 @@ class _BodyView(UsageView):
 
 
 _decode_view = msgspec.json.Decoder(_BodyView).decode
-
-
-def has_non_null(payload: bytes, key: bytes) -> bool:
-    """Does `payload` hold `key` with a value other than null? A cheap pre-filter, no parse."""
-    start = payload.find(key)
-    while start != -1:
-        after = start + len(key)
-        if not payload[after : after + 24].lstrip(b" \t\r\n:").startswith(b"null"):
-            return True
-        start = payload.find(key, after)
-    return False
 
 
 def _with_image_objects(messages: list[Any]) -> list[Any]:
@@ -177,12 +167,7 @@ class OpenAICompatProvider:
                     return
                 if event.event == "error":
                     raise stream_error(name)
-                if (
-                    has_non_null(data, b'"usage"')
-                    or has_non_null(data, b'"finish_reason"')
-                    or has_non_null(data, b'"error"')
-                ):
-                    self._observe(data, stats)
+                self._observe(data, stats)
                 stats.chunks += 1
                 yield data
             if stats.finish_reason is None:
