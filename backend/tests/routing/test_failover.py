@@ -147,8 +147,9 @@ async def test_stall_before_first_chunk_fails_over_transparently(fresh: Env) -> 
     assert answer.status == 200
     assert answer.headers["x-routerx-provider"] == "secondary"
     assert answer.events[-1] == "[DONE]"
-    text = "".join(e["choices"][0]["delta"].get("content") or "" for e in answer.events[:-1]
-                   if e["choices"])
+    text = "".join(
+        e["choices"][0]["delta"].get("content") or "" for e in answer.events[:-1] if e["choices"]
+    )
     assert text == "Hello from the fake upstream."
     row = await log_row(fresh.database_url, answer.headers["x-request-id"])
     assert attempts(row) == [("primary", "failure", None), ("secondary", "success", 200)]
@@ -162,10 +163,15 @@ async def test_error_event_before_first_chunk_fails_over(fresh: Env) -> None:
     assert answer.events[-1] == "[DONE]"
 
 
-@pytest.mark.parametrize("scenario", [Scenario(stall_after_chunks=2),
-                                      Scenario(error_after_chunks=2),
-                                      Scenario(reset_after_chunks=2)],
-                         ids=["stall", "error-event", "reset"])
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        Scenario(stall_after_chunks=2),
+        Scenario(error_after_chunks=2),
+        Scenario(reset_after_chunks=2),
+    ],
+    ids=["stall", "error-event", "reset"],
+)
 async def test_failure_after_first_chunk_ends_with_an_error_event(
     fresh: Env, scenario: Scenario
 ) -> None:
@@ -187,8 +193,11 @@ async def test_failure_after_first_chunk_ends_with_an_error_event(
 async def test_stream_usage_from_upstream(fresh: Env) -> None:
     fresh.primary.script(Scenario(prompt_tokens=40, completion_tokens=9))
     answer = await chat(fresh.gateway.url, stream=True, stream_options={"include_usage": True})
-    assert answer.events[-2]["usage"] == {"prompt_tokens": 40, "completion_tokens": 9,
-                                          "total_tokens": 49}
+    assert answer.events[-2]["usage"] == {
+        "prompt_tokens": 40,
+        "completion_tokens": 9,
+        "total_tokens": 49,
+    }
     row = await log_row(fresh.database_url, answer.headers["x-request-id"])
     assert (row.prompt_tokens, row.completion_tokens, row.total_tokens) == (40, 9, 49)
 
@@ -196,8 +205,9 @@ async def test_stream_usage_from_upstream(fresh: Env) -> None:
 async def test_client_disconnect_cancels_non_stream_upstream(fresh: Env) -> None:
     fresh.primary.script(Scenario(hang=True))
     async with aiohttp.ClientSession() as session:
-        request = asyncio.create_task(session.post(
-            fresh.gateway.url + "/v1/chat/completions", json=TEXT, headers=AUTH))
+        request = asyncio.create_task(
+            session.post(fresh.gateway.url + "/v1/chat/completions", json=TEXT, headers=AUTH)
+        )
         async with asyncio.timeout(5):
             while not fresh.primary.requests:
                 await asyncio.sleep(0.01)
@@ -209,8 +219,9 @@ async def test_client_disconnect_cancels_non_stream_upstream(fresh: Env) -> None
 async def test_client_disconnect_mid_stream_cancels_upstream(fresh: Env) -> None:
     fresh.primary.script(Scenario(stall_after_chunks=2))
     async with aiohttp.ClientSession() as session:
-        response = await session.post(fresh.gateway.url + "/v1/chat/completions",
-                                      json={**TEXT, "stream": True}, headers=AUTH)
+        response = await session.post(
+            fresh.gateway.url + "/v1/chat/completions", json={**TEXT, "stream": True}, headers=AUTH
+        )
         assert response.status == 200
         await response.content.readline()
         response.close()
@@ -218,8 +229,15 @@ async def test_client_disconnect_mid_stream_cancels_upstream(fresh: Env) -> None
 
 
 async def test_vision_never_reaches_text_only_provider(fresh: Env) -> None:
-    vision = {"model": "failover-model", "messages": [{"role": "user", "content": [
-        {"type": "image_url", "image_url": "https://example.com/cat.jpg"}]}]}
+    vision = {
+        "model": "failover-model",
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": "https://example.com/cat.jpg"}],
+            }
+        ],
+    }
     answer = await chat(fresh.gateway.url, vision)
     assert answer.status == 200  # both fakes are configured vision-capable here
     answer = await chat(fresh.gateway.url, {**vision, "model": "gpt-4.1-mini"})

@@ -32,6 +32,7 @@ from routerx.gateway.sse import DONE, SSE_HEADERS, event, usage_only_chunk
 from routerx.gateway.state import GatewayState
 from routerx.providers.base import Call, Completion, StreamStats
 from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.providers.images import ImageRejected
 from routerx.routing.breaker import Outcome
 from routerx.routing.capabilities import needs_of
 from routerx.routing.fallback import ClientError, FallbackExhausted, FallbackRun
@@ -223,7 +224,10 @@ class ChatCompletionsEndpoint:
                 raise
             return StreamStart(first, chunks, stats)
 
-        start, target = await self._run(exchange, plan, attempt)
+        async def discard(loser: StreamStart) -> None:
+            await loser.chunks.aclose()
+
+        start, target = await self._run(exchange, plan, attempt, discard)
         row = exchange.row
         row.ttft_ms = exchange.elapsed_ms()
         row.status = 200
@@ -265,12 +269,18 @@ class ChatCompletionsEndpoint:
             exchange.record_usage(start.stats.usage)
         await send({"type": "http.response.body", "body": DONE, "more_body": False})
 
-    async def _run(self, exchange: Exchange, plan: RoutePlan, attempt: Any) -> Any:
+    async def _run(
+        self, exchange: Exchange, plan: RoutePlan, attempt: Any, discard: Any = None
+    ) -> Any:
         row = exchange.row
         try:
-            result, target = await self._fallback(exchange, plan).run(attempt)
+            result, target = await self._fallback(exchange, plan).run(attempt, discard)
+        except ImageRejected as rejected:
+            raise errors.invalid_request(
+                rejected.message, rejected.param, "invalid_image"
+            ) from None
         except ClientError as client_error:
-            _answered_by(exchange, client_error.target)
+            _answered_by(exchange, client_error.target, plan)
             upstream = client_error.error
             raise errors.upstream_failed(upstream.client_status, upstream.message) from None
         except FallbackExhausted as exhausted:
@@ -288,7 +298,7 @@ class ChatCompletionsEndpoint:
             raise errors.upstream_failed(
                 last.client_status, f"Every provider attempt failed. Last: {last.message}", headers
             ) from None
-        _answered_by(exchange, target)
+        _answered_by(exchange, target, plan)
         return result, target
 
     def _answer_headers(self, exchange: Exchange, target: PlannedTarget) -> Headers:
@@ -304,10 +314,11 @@ class ChatCompletionsEndpoint:
             exchange.response_headers.append((b"x-routerx-attempts", value.encode()))
 
 
-def _answered_by(exchange: Exchange, target: PlannedTarget) -> None:
+def _answered_by(exchange: Exchange, target: PlannedTarget, plan: RoutePlan) -> None:
+    """A fallback is an answer from anyone but the plan's primary (failed, open or outraced)."""
     row = exchange.row
     row.provider, row.upstream_model = target.provider.name, target.model
-    row.fallback = any(a.outcome != "success" for a in row.attempts)
+    row.fallback = target.provider.name != plan.targets[0].provider.name
     exchange.response_headers.append((b"x-routerx-provider", target.provider.name.encode()))
 
 

@@ -8,6 +8,7 @@ is recorded for the request log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from routerx.providers.errors import UpstreamError
-from routerx.routing.breaker import Outcome
+from routerx.providers.images import ImageRejected
+from routerx.routing.breaker import Admission, Outcome
 from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.retry import backoff_delay
 from routerx.routing.rules import PlannedTarget, RoutePlan
@@ -59,94 +61,200 @@ def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
+TryTarget = Callable[[PlannedTarget], Awaitable[T]]
+Discard = Callable[[T], Awaitable[None]]
+
+
 @dataclass(slots=True)
 class FallbackRun:
+    """One request's way through its plan's targets; every attempt lands in `attempts`."""
+
     plan: RoutePlan
     breakers: ProviderBreakers
     policy: RetryPolicy
     attempts: list[Attempt]
     rng: random.Random
+    made: int = 0
+    last_error: UpstreamError | None = None
+    open_wait: float | None = None
 
     async def run(
-        self, try_target: Callable[[PlannedTarget], Awaitable[T]]
+        self, try_target: TryTarget[T], discard: Discard[T] | None = None
     ) -> tuple[T, PlannedTarget]:
+        """The first success, trying targets in order (hedged when the rule says so).
+
+        `discard` releases a result that lost a hedge race (e.g. closes a stream)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.deadline_s
-        made = 0
-        last_error: UpstreamError | None = None
-        open_wait: float | None = None
+        targets = list(self.plan.targets)
+        hedge_ms = self.plan.rule.hedge_delay_ms
+        if hedge_ms and len(targets) > 1:
+            won = await self._hedged(targets, try_target, hedge_ms / 1000, discard)
+            if won is not None:
+                return won
         for retry_round in range(self.policy.max_attempts):
             failed_this_round = False
-            for target in self.plan.targets:
-                if made >= self.policy.max_attempts or loop.time() >= deadline:
+            for target in targets:
+                if self.made >= self.policy.max_attempts or loop.time() >= deadline:
                     break
-                provider = target.provider
-                admission = self.breakers.admit(provider)
-                if not admission.allowed:
-                    self.attempts.append(
-                        Attempt(
-                            provider.name,
-                            target.model,
-                            "skipped_open",
-                            breaker_state=admission.state.value,
-                        )
-                    )
-                    wait = admission.retry_after_s
-                    if wait is not None:
-                        open_wait = wait if open_wait is None else min(open_wait, wait)
+                admission = self._admit(target)
+                if admission is None:
                     continue
-                made += 1
-                started = time.perf_counter()
                 try:
-                    result = await try_target(target)
-                except UpstreamError as error:
-                    outcome = Outcome.FAILURE if error.is_failure else Outcome.NEUTRAL
-                    self.breakers.record(provider, admission, outcome, error.retry_after_s)
-                    self.attempts.append(
-                        Attempt(
-                            provider.name,
-                            target.model,
-                            "failure" if error.is_failure else "client_error",
-                            _elapsed_ms(started),
-                            error.status,
-                            admission.state.value,
-                            error.kind.value if error.status is None else "http_error",
-                        )
-                    )
-                    if not error.is_failure:
-                        raise ClientError(error, target) from None
-                    last_error, failed_this_round = error, True
-                    continue
-                except asyncio.CancelledError:
-                    self.breakers.record(provider, admission, Outcome.NEUTRAL)
-                    self.attempts.append(
-                        Attempt(
-                            provider.name,
-                            target.model,
-                            "cancelled",
-                            _elapsed_ms(started),
-                            breaker_state=admission.state.value,
-                        )
-                    )
-                    raise
-                self.breakers.record(provider, admission, Outcome.SUCCESS)
-                self.attempts.append(
-                    Attempt(
-                        provider.name,
-                        target.model,
-                        "success",
-                        _elapsed_ms(started),
-                        200,
-                        admission.state.value,
-                    )
-                )
-                return result, target
-            if not failed_this_round or made >= self.policy.max_attempts:
+                    return await self._try(target, admission, try_target), target
+                except UpstreamError:
+                    failed_this_round = True
+            targets = list(self.plan.targets)
+            if not failed_this_round or self.made >= self.policy.max_attempts:
                 break
-            delay = self.policy.backoff(
-                retry_round, last_error.retry_after_s if last_error else None, self.rng
-            )
+            last = self.last_error
+            delay = self.policy.backoff(retry_round, last.retry_after_s if last else None, self.rng)
             if delay > self.policy.backoff_max_s or loop.time() + delay >= deadline:
                 break  # a long Retry-After: answer now rather than hold the client
             await asyncio.sleep(delay)
-        raise FallbackExhausted(last_error, open_wait if last_error is None else None)
+        raise FallbackExhausted(
+            self.last_error, self.open_wait if self.last_error is None else None
+        )
+
+    def _admit(self, target: PlannedTarget) -> Admission | None:
+        admission = self.breakers.admit(target.provider)
+        if admission.allowed:
+            return admission
+        self.attempts.append(
+            Attempt(
+                target.provider.name,
+                target.model,
+                "skipped_open",
+                breaker_state=admission.state.value,
+            )
+        )
+        wait = admission.retry_after_s
+        if wait is not None:
+            self.open_wait = wait if self.open_wait is None else min(self.open_wait, wait)
+        return None
+
+    async def _try(
+        self,
+        target: PlannedTarget,
+        admission: Admission,
+        try_target: TryTarget[T],
+        hedged: bool = False,
+    ) -> T:
+        """One attempt, recorded. Raises UpstreamError (failure) or ClientError (4xx)."""
+        provider = target.provider
+        state = admission.state.value
+        self.made += 1
+        started = time.perf_counter()
+        try:
+            result = await try_target(target)
+        except UpstreamError as error:
+            outcome = Outcome.FAILURE if error.is_failure else Outcome.NEUTRAL
+            self.breakers.record(provider, admission, outcome, error.retry_after_s)
+            self.attempts.append(
+                Attempt(
+                    provider.name,
+                    target.model,
+                    "failure" if error.is_failure else "client_error",
+                    _elapsed_ms(started),
+                    error.status,
+                    state,
+                    error.kind.value if error.status is None else "http_error",
+                    hedged,
+                )
+            )
+            if not error.is_failure:
+                raise ClientError(error, target) from None
+            self.last_error = error
+            raise
+        except ImageRejected:
+            self.breakers.record(provider, admission, Outcome.NEUTRAL)
+            self.attempts.append(
+                Attempt(
+                    provider.name,
+                    target.model,
+                    "client_error",
+                    _elapsed_ms(started),
+                    breaker_state=state,
+                    error_type="image_rejected",
+                    hedged=hedged,
+                )
+            )
+            raise
+        except asyncio.CancelledError:
+            self.breakers.record(provider, admission, Outcome.NEUTRAL)
+            self.attempts.append(
+                Attempt(
+                    provider.name,
+                    target.model,
+                    "cancelled",
+                    _elapsed_ms(started),
+                    breaker_state=state,
+                    hedged=hedged,
+                )
+            )
+            raise
+        self.breakers.record(provider, admission, Outcome.SUCCESS)
+        self.attempts.append(
+            Attempt(
+                provider.name,
+                target.model,
+                "success",
+                _elapsed_ms(started),
+                200,
+                state,
+                hedged=hedged,
+            )
+        )
+        return result
+
+    async def _hedged(
+        self,
+        targets: list[PlannedTarget],
+        try_target: TryTarget[T],
+        delay_s: float,
+        discard: Discard[T] | None,
+    ) -> tuple[T, PlannedTarget] | None:
+        """Start the primary; if it has not answered after `delay_s`, race the next admitted
+        target against it. The first success wins and the other is cancelled. Returns None
+        (both failed) to let the ordinary loop go on with the targets after them."""
+        racing: dict[asyncio.Task[T], PlannedTarget] = {}
+        remaining = list(targets)
+        while remaining and len(racing) < 2:
+            target = remaining.pop(0)
+            admission = self._admit(target)
+            if admission is None:
+                continue
+            hedge = bool(racing)
+            racing[asyncio.create_task(self._try(target, admission, try_target, hedge))] = target
+            if not hedge:
+                done, _ = await asyncio.wait(racing, timeout=delay_s)
+                if done:
+                    break  # the primary finished (won or failed) before the hedge delay
+        targets[:] = remaining  # the ordinary loop goes on with the targets after these
+        try:
+            while racing:
+                done, _ = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    target = racing.pop(task)
+                    if task.exception() is None:
+                        await _cancel(racing, discard)
+                        return task.result(), target
+                    error = task.exception()
+                    if isinstance(error, ClientError | ImageRejected):
+                        await _cancel(racing, discard)
+                        raise error
+            return None
+        except asyncio.CancelledError:
+            await _cancel(racing, discard)
+            raise
+
+
+async def _cancel(racing: dict[asyncio.Task[T], PlannedTarget], discard: Discard[T] | None) -> None:
+    for task in racing:
+        task.cancel()
+    for task in racing:
+        with contextlib.suppress(asyncio.CancelledError, UpstreamError, ClientError):
+            result = await task
+            if discard is not None:
+                await discard(result)
+    racing.clear()

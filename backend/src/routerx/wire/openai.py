@@ -42,7 +42,7 @@ class FunctionCall(Struct, omit_defaults=True):
     arguments: str = ""
 
 
-class ToolCall(Struct, omit_defaults=True):
+class ToolCall(Struct):
     id: str
     function: FunctionCall
     type: Literal["function"] = "function"
