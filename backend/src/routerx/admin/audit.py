@@ -10,9 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from routerx.admin.endpoint import Call
-from routerx.admin.pagination import Page, PageQuery, SearchText, Timestamp, paginate, time_range
+from routerx.admin.pagination import (
+    Page,
+    PageQuery,
+    Text32,
+    Text64,
+    Timestamp,
+    paginate,
+    time_range,
+)
 from routerx.auth.secrets import MASK
 from routerx.storage.models import AuditEntry
 
@@ -62,12 +71,12 @@ class AuditEntryView(msgspec.Struct):
 
 
 class AuditQuery(PageQuery, kw_only=True):
-    actor: SearchText | None = None
-    action: SearchText | None = None
-    resource_type: SearchText | None = None
-    resource_id: SearchText | None = None
-    since: Timestamp | None = msgspec.field(default=None, name="from")
-    until: Timestamp | None = msgspec.field(default=None, name="to")
+    actor: Text64 | UnsetType = UNSET
+    action: Text32 | UnsetType = UNSET
+    resource_type: Text32 | UnsetType = UNSET
+    resource_id: Text64 | UnsetType = UNSET
+    since: Timestamp | UnsetType = msgspec.field(default=UNSET, name="from")
+    until: Timestamp | UnsetType = msgspec.field(default=UNSET, name="to")
 
 
 def view(entry: AuditEntry) -> AuditEntryView:
@@ -89,7 +98,7 @@ async def list_audit(call: Call) -> Page[AuditEntryView]:
     filters: dict[str, Any] = {}
     for name in ("actor", "action", "resource_type", "resource_id"):
         value = getattr(query, name)
-        if value is not None:
+        if value is not UNSET:
             filters[name] = value
     filters.update(time_range("at", query.since, query.until))
     return await paginate(AuditEntry.filter(**filters), query, view, "-at", "-id")

@@ -13,8 +13,9 @@ import msgspec
 from routerx.admin import audit
 from routerx.admin.endpoint import Call
 from routerx.admin.errors import gateway_unavailable, not_found
-from routerx.admin.gateway_client import GatewayBreaker, GatewayUnavailable
+from routerx.admin.gateway_client import GatewayUnavailable
 from routerx.storage.models import Provider
+from routerx.wire.internal import GatewayBreaker
 
 BreakerState = Literal["closed", "open", "half_open", "unknown"]
 

@@ -10,21 +10,25 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypeVar
 
 import msgspec
+import msgspec.inspect
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from routerx.admin.errors import ApiError, from_validation_error, invalid, not_found
+from routerx.admin.errors import ApiError, from_validation_error, invalid, not_found, server_error
 from routerx.admin.services import AdminServices
 from routerx.admin.sessions import Role, Session, authenticate, authorize
 from routerx.storage.models import AdminUser
 
 T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ID = 2**31 - 1
+STRING_PARAM_LENGTHS = {"request_id": 64, "provider": 100}  # their columns' lengths
 _PATH_PARAM = re.compile(r"{(?P<name>\w+)(?::(?P<kind>\w+))?}")
 
 
@@ -90,6 +94,14 @@ class Endpoint:
         return sorted(statuses)
 
     async def serve(self, request: Request, services: AdminServices) -> Response:
+        try:
+            return await self._serve(request, services)
+        except ApiError:
+            raise
+        except Exception as exc:  # answered here so that no log line quotes its message
+            return server_error(request, exc)
+
+    async def _serve(self, request: Request, services: AdminServices) -> Response:
         session = None
         if self.role != "public":
             session = await authenticate(request, services.settings.jwt_secret)
@@ -110,7 +122,7 @@ class Endpoint:
             value = values[name]
             if kind == "int" and not 1 <= value <= MAX_ID:
                 raise not_found(name.removesuffix("_id").replace("_", " "), value)
-            if kind == "str" and ("\x00" in value or len(value) > 200):
+            if kind == "str" and ("\x00" in value or len(value) > STRING_PARAM_LENGTHS[name]):
                 raise not_found(name.replace("_", " "), "with that name")
         return values
 
@@ -145,16 +157,43 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
 
 
-def read_query(request: Request, into: type[T]) -> T:
-    raw: dict[str, str] = {}
+def read_query(request: Request, into: type[S]) -> S:
+    raw: dict[str, Any] = {}
+    kinds = _query_kinds(into)
     for key, value in request.query_params.multi_items():
         if "\x00" in value:
             raise invalid("Query values may not contain NUL characters.", key)
-        raw[key] = value
+        raw[key] = _typed(value, kinds.get(key))
     try:
-        return msgspec.convert(raw, into, strict=False)
+        return msgspec.convert(raw, into)
     except msgspec.ValidationError as exc:
         raise from_validation_error(exc) from None
+
+
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,18}$")
+
+
+@cache
+def _query_kinds(into: type[msgspec.Struct]) -> dict[str, str]:
+    info = msgspec.inspect.type_info(into)
+    assert isinstance(info, msgspec.inspect.StructType)
+    kinds = {}
+    for field in info.fields:
+        kind = field.type
+        while isinstance(kind, msgspec.inspect.Metadata):
+            kind = kind.type
+        kinds[field.encode_name] = type(kind).__name__
+    return kinds
+
+
+def _typed(value: str, kind: str | None) -> Any:
+    """A query string as the JSON value it stands for, by the field's type, and nothing looser:
+    msgspec's lax mode would also read "null" as None and "0.5" as a Unix time."""
+    if kind == "IntType" and _INTEGER.match(value):
+        return int(value)
+    if kind == "BoolType" and value in {"true", "false"}:
+        return value == "true"
+    return value
 
 
 async def read_body(request: Request, into: type[T]) -> T:
@@ -177,11 +216,8 @@ async def read_body(request: Request, into: type[T]) -> T:
         raise invalid("The body is not valid JSON.", None, "invalid_json") from None
     if not isinstance(data, dict):
         raise invalid("The body must be a JSON object.", None, "invalid_json")
-    nul_at = _find_nul(data, "")
-    if nul_at is not None:
-        raise invalid("Text may not contain NUL characters.", nul_at or None)
     try:
-        return msgspec.convert(data, into)
+        return msgspec.convert(_normalized(data, ""), into)
     except msgspec.ValidationError as exc:
         raise from_validation_error(exc) from None
 
@@ -195,21 +231,23 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-def _find_nul(value: Any, path: str) -> str | None:
-    """The path of the first string holding NUL, which PostgreSQL text cannot store."""
+def _normalized(value: Any, path: str) -> Any:
+    """JSON Schema counts 2.0 as an integer and msgspec does not, so integral floats become
+    ints. Strings holding NUL, which PostgreSQL text cannot store, are refused by path."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        if "\x00" in value:
+            raise invalid("Text may not contain NUL characters.", path or None)
+        return value
     if isinstance(value, dict):
+        cleaned = {}
         for key, item in value.items():
             child = f"{path}.{key}" if path else str(key)
             if "\x00" in key:
-                return child
-            found = _find_nul(item, child)
-            if found is not None:
-                return found
+                raise invalid("Names may not contain NUL characters.", child)
+            cleaned[key] = _normalized(item, child)
+        return cleaned
     if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _find_nul(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
+        return [_normalized(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    return value

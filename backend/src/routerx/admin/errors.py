@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from dataclasses import dataclass, field
 
 import msgspec
@@ -126,9 +127,19 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return ApiError(exc.status_code, str(exc.detail)[:200], None, None, {}).response()
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    # Only the exception type and path: values may hold secrets or passwords.
+def server_error(request: Request, exc: BaseException) -> Response:
+    """A 500 whose log line has the exception type and stack but not its message, which may
+    quote input values (a secret's ciphertext, a password)."""
+    stack = "".join(traceback.format_tb(exc.__traceback__))
     log.error(
-        "admin request failed: %s %s: %s", request.method, request.url.path, type(exc).__name__
+        "admin request failed: %s %s: %s\n%s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        stack,
     )
-    return ApiError(500, "The admin API failed to handle this request.", None, None).response()
+    return ApiError(500, "The admin API failed to handle this request.").response()
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    return server_error(request, exc)

@@ -2,85 +2,37 @@
 
 Live breaker state and the rule tester's answer exist only inside the gateway process, so the
 admin API asks it: `GET /internal/breakers`, `POST /internal/breakers/{provider}/reset` and
-`POST /internal/route-explain`, each with the `x-routerx-internal` header. The Structs below are
-that contract. The gateway's address is the one setting read here rather than in settings.py:
+`POST /internal/route-explain`, each with the `x-routerx-internal` header; routerx.wire.internal
+holds that contract. The gateway's address is the one setting read here rather than in settings.py:
 GATEWAY_INTERNAL_URL (default http://127.0.0.1:8080).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 import aiohttp
 import msgspec
 
 from routerx.auth.internal import INTERNAL_HEADER
+from routerx.wire.internal import (
+    GatewayBreaker,
+    GatewayBreakers,
+    RouteExplainRequest,
+    RouteExplanation,
+)
 
 GATEWAY_URL_ENV = "GATEWAY_INTERNAL_URL"
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
 TIMEOUT_S = 3.0
 
 T = TypeVar("T")
-BreakerStateName = Literal["closed", "open", "half_open"]
 
 
 def gateway_internal_url() -> str:
     return (os.environ.get(GATEWAY_URL_ENV) or DEFAULT_GATEWAY_URL).rstrip("/")
-
-
-class GatewayBreaker(msgspec.Struct):
-    state: BreakerStateName
-    calls: int = 0
-    failures: int = 0
-    consecutive_failures: int = 0
-    open_until: float | None = None
-    reopen_count: int = 0
-
-
-class GatewayBreakers(msgspec.Struct):
-    breakers: dict[str, GatewayBreaker]
-
-
-ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-TenantId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
-
-
-class RouteExplainRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """What the rule tester asks: which rule and targets would serve this request now?"""
-
-    model: ModelName
-    capability: Literal["text", "vision"] = "text"
-    tools: bool = False
-    json: bool = False
-    tenant_id: TenantId | None = None
-
-
-class ExplainedRule(msgspec.Struct):
-    id: int
-    name: str
-    model_pattern: str
-    capability: str
-    tenant_id: int | None = None
-
-
-class ExplainedTarget(msgspec.Struct):
-    provider: str
-    model: str
-    tier: int
-    weight: int
-    capable: bool
-    breaker_state: str
-    eligible: bool
-    why: str
-
-
-class RouteExplanation(msgspec.Struct):
-    rule: ExplainedRule | None
-    reason: str
-    targets: list[ExplainedTarget]
-    error: str | None = None
 
 
 class GatewayUnavailable(Exception):

@@ -58,7 +58,7 @@ class KeyUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class KeyQuery(PageQuery, kw_only=True):
-    status: KeyStatus | None = None
+    status: KeyStatus | UnsetType = UNSET
 
 
 def view(key: ApiKey) -> KeyView:
@@ -89,7 +89,7 @@ async def list_keys(call: Call) -> Page[KeyView]:
     query: KeyQuery = call.query
     tenant = await get_tenant(call.path["tenant_id"])
     queryset = ApiKey.filter(tenant_id=tenant.id)
-    if query.status is not None:
+    if query.status is not UNSET:
         queryset = queryset.filter(status=query.status)
     return await paginate(queryset, query, view)
 

@@ -12,11 +12,12 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from tortoise.expressions import Q
 
 from routerx.admin.endpoint import Call
 from routerx.admin.errors import invalid, not_found
-from routerx.admin.pagination import Id, Limit, SearchText, Timestamp, time_range
+from routerx.admin.pagination import Id, Limit, SearchText, Text100, Timestamp, time_range
 from routerx.admin.tenants import get_tenant
 from routerx.storage.models import RequestLog
 
@@ -27,7 +28,7 @@ StatusFilter = Annotated[
         description="An exact status such as 503, or a class such as 5xx.",
     ),
 ]
-Cursor = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Cursor = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class AttemptView(msgspec.Struct):
@@ -74,14 +75,14 @@ class LogPage(msgspec.Struct):
 
 
 class LogQuery(msgspec.Struct, kw_only=True):
-    tenant_id: Id | None = None
-    provider: SearchText | None = None
-    model: SearchText | None = None
-    status: StatusFilter | None = None
-    fallback: bool | None = None
-    since: Timestamp | None = msgspec.field(default=None, name="from")
-    until: Timestamp | None = msgspec.field(default=None, name="to")
-    cursor: Cursor | None = None
+    tenant_id: Id | UnsetType = UNSET
+    provider: Text100 | UnsetType = UNSET
+    model: SearchText | UnsetType = UNSET
+    status: StatusFilter | UnsetType = UNSET
+    fallback: bool | UnsetType = UNSET
+    since: Timestamp | UnsetType = msgspec.field(default=UNSET, name="from")
+    until: Timestamp | UnsetType = msgspec.field(default=UNSET, name="to")
+    cursor: Cursor | UnsetType = UNSET
     limit: Limit = 50
 
 
@@ -154,24 +155,24 @@ def _status_filter(status: str) -> dict[str, int]:
     return {"status": int(status)}
 
 
-def _filtered(query: LogQuery, tenant_id: int | None) -> Any:
+def _filtered(query: LogQuery, tenant_id: int | UnsetType) -> Any:
     filters: dict[str, Any] = {}
-    if tenant_id is not None:
+    if tenant_id is not UNSET:
         filters["tenant_id"] = tenant_id
     for name in ("provider", "model", "fallback"):
-        if (value := getattr(query, name)) is not None:
+        if (value := getattr(query, name)) is not UNSET:
             filters[name] = value
-    if query.status is not None:
+    if query.status is not UNSET:
         filters.update(_status_filter(query.status))
     filters.update(time_range("created_at", query.since, query.until))
     queryset = RequestLog.filter(**filters)
-    if query.cursor is not None:
+    if query.cursor is not UNSET:
         moment, row_id = decode_cursor(query.cursor)
         queryset = queryset.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=row_id))
     return queryset
 
 
-async def _page(query: LogQuery, tenant_id: int | None) -> LogPage:
+async def _page(query: LogQuery, tenant_id: int | UnsetType) -> LogPage:
     rows = await _filtered(query, tenant_id).order_by("-created_at", "-id").limit(query.limit + 1)
     more = len(rows) > query.limit
     rows = rows[: query.limit]

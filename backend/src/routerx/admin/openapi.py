@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from starlette.responses import Response
 
-from routerx.admin.endpoint import MAX_ID, Call, Endpoint
+from routerx.admin.endpoint import MAX_ID, STRING_PARAM_LENGTHS, Call, Endpoint
 from routerx.admin.sessions import COOKIE_NAME
 from routerx.gateway.errors import ErrorBody
 
@@ -33,10 +33,17 @@ STATUS_TEXT = {
     429: "Too many failed attempts; see Retry-After",
     503: "A dependency did not answer: the database, or the gateway's internal API",
 }
-PATH_PARAM_SCHEMAS = {
-    "int": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-    "str": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^[^/\x00]+$"},
-}
+
+
+def _path_param_schema(name: str, kind: str) -> dict[str, Any]:
+    if kind == "int":
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": STRING_PARAM_LENGTHS[name],
+        "pattern": r"^[^/\x00-\x1f\x7f]+$",
+    }
 
 
 def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,7 +76,7 @@ def _operation(
     if endpoint.handler.__doc__:
         operation["description"] = " ".join(endpoint.handler.__doc__.split())
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": PATH_PARAM_SCHEMAS[kind]}
+        {"name": name, "in": "path", "required": True, "schema": _path_param_schema(name, kind)}
         for name, kind in endpoint.path_params
     ]
     if endpoint.query is not None:
@@ -78,7 +85,7 @@ def _operation(
         operation["parameters"] = parameters
     if endpoint.body is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": False,  # no body reads as {}: all defaults, or no change for a PATCH
             "content": {"application/json": {"schema": refs[endpoint.body]}},
         }
     success: dict[str, Any] = {"description": STATUS_TEXT[endpoint.status]}

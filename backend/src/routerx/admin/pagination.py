@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from tortoise.queryset import QuerySet
 
 from routerx.admin.errors import invalid
@@ -18,7 +19,12 @@ Limit = Annotated[int, msgspec.Meta(ge=1, le=200, description="Page size.")]
 Offset = Annotated[int, msgspec.Meta(ge=0, le=1_000_000, description="Items to skip.")]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 Timestamp = Annotated[dt.datetime, msgspec.Meta(extra_json_schema={"format": "date-time"})]
-SearchText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+# Filter values no longer than their column (Tortoise refuses longer ones), without controls.
+Text32 = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=PRINTABLE)]
+Text64 = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=PRINTABLE)]
+Text100 = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=PRINTABLE)]
+SearchText = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
 
 
 class PageQuery(msgspec.Struct, kw_only=True):
@@ -43,12 +49,14 @@ def as_utc(moment: dt.datetime, param: str | None = None) -> dt.datetime:
         raise invalid("The time is out of range.", param) from None
 
 
-def time_range(column: str, since: dt.datetime | None, until: dt.datetime | None) -> dict[str, Any]:
+def time_range(
+    column: str, since: dt.datetime | UnsetType, until: dt.datetime | UnsetType
+) -> dict[str, Any]:
     """Filters for `from` (inclusive) and `to` (exclusive) on a datetime column."""
     filters: dict[str, Any] = {}
-    if since is not None:
+    if since is not UNSET:
         filters[f"{column}__gte"] = as_utc(since, "from")
-    if until is not None:
+    if until is not UNSET:
         filters[f"{column}__lt"] = as_utc(until, "to")
     return filters
 

@@ -48,7 +48,8 @@ Capabilities = Annotated[
     list[Capability],
     msgspec.Meta(min_length=1, max_length=4, extra_json_schema={"uniqueItems": True}),
 ]
-Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+MAX_SECRET_BYTES = 2048  # its ciphertext must fit the 4096-character column
 EnvName = Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
@@ -94,9 +95,9 @@ class ProviderUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class ProviderQuery(PageQuery, kw_only=True):
-    type: ProviderType | None = None
-    enabled: bool | None = None
-    capability: Capability | None = None
+    type: ProviderType | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+    capability: Capability | UnsetType = UNSET
 
 
 def view(provider: Provider) -> ProviderView:
@@ -126,11 +127,11 @@ async def get_provider(provider_id: int) -> Provider:
 async def list_providers(call: Call) -> Page[ProviderView]:
     query: ProviderQuery = call.query
     queryset = Provider.all()
-    if query.type is not None:
+    if query.type is not UNSET:
         queryset = queryset.filter(type=query.type)
-    if query.enabled is not None:
+    if query.enabled is not UNSET:
         queryset = queryset.filter(enabled=query.enabled)
-    if query.capability is None:
+    if query.capability is UNSET:
         return await paginate(queryset, query, view)
     # capabilities is a JSON list; both databases filter it alike only in Python.
     matching = [p for p in await queryset.order_by("id") if query.capability in p.capabilities]
@@ -156,6 +157,8 @@ def _check(
         raise invalid("List each capability once.", "capabilities")
     if secret not in (None, UNSET) and env not in (None, UNSET):
         raise invalid("Set either secret or secret_env, not both.", "secret_env")
+    if isinstance(secret, str) and len(secret.encode()) > MAX_SECRET_BYTES:
+        raise invalid(f"The secret may be at most {MAX_SECRET_BYTES} bytes.", "secret")
     problem = breaker_problem(settings.breaker) if settings and settings.breaker else None
     if problem:
         raise invalid(f"Breaker settings: {problem}.", "settings.breaker")

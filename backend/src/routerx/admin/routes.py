@@ -23,9 +23,9 @@ from routerx.admin import (
     users,
 )
 from routerx.admin.endpoint import Endpoint
-from routerx.admin.gateway_client import RouteExplainRequest, RouteExplanation
 from routerx.admin.pagination import Page
 from routerx.admin.sessions import SessionToken
+from routerx.wire.internal import RouteExplainRequest, RouteExplanation
 
 API = "/api/v1"
 TENANT = API + "/tenants/{tenant_id:int}"

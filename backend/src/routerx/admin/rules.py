@@ -17,11 +17,12 @@ from tortoise.transactions import in_transaction
 from routerx.admin import audit
 from routerx.admin.endpoint import Call, given_fields
 from routerx.admin.errors import conflict, gateway_unavailable, invalid, not_found
-from routerx.admin.gateway_client import GatewayUnavailable, RouteExplainRequest, RouteExplanation
+from routerx.admin.gateway_client import GatewayUnavailable
 from routerx.admin.pagination import Id, Page, PageQuery, Timestamp, paginate
 from routerx.admin.providers import ModelName, ProviderName
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import Provider, RoutingRule, Tenant
+from routerx.wire.internal import RouteExplainRequest, RouteExplanation
 
 RuleName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -83,9 +84,9 @@ class RuleUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class RuleQuery(PageQuery, kw_only=True):
-    capability: RuleCapability | None = None
-    tenant_id: Id | None = None
-    enabled: bool | None = None
+    capability: RuleCapability | UnsetType = UNSET
+    tenant_id: Id | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
 
 
 def _targets(raw: Any) -> list[Target]:
@@ -161,11 +162,11 @@ def _name_taken(name: object) -> Exception:
 async def list_rules(call: Call) -> Page[RuleView]:
     query: RuleQuery = call.query
     queryset = RoutingRule.all()
-    if query.capability is not None:
+    if query.capability is not UNSET:
         queryset = queryset.filter(capability=query.capability)
-    if query.tenant_id is not None:
+    if query.tenant_id is not UNSET:
         queryset = queryset.filter(tenant_id=query.tenant_id)
-    if query.enabled is not None:
+    if query.enabled is not UNSET:
         queryset = queryset.filter(enabled=query.enabled)
     return await paginate(queryset, query, view)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 from tortoise.expressions import Q
 
 from routerx.admin.endpoint import Call
@@ -48,10 +49,10 @@ Step = Annotated[int, msgspec.Meta(ge=MIN_STEP_S, le=86_400, description="Bucket
 
 
 class StatsQuery(msgspec.Struct, kw_only=True):
-    since: Timestamp | None = msgspec.field(default=None, name="from")
-    until: Timestamp | None = msgspec.field(default=None, name="to")
-    step: Step | None = None
-    tenant_id: Id | None = None
+    since: Timestamp | UnsetType = msgspec.field(default=UNSET, name="from")
+    until: Timestamp | UnsetType = msgspec.field(default=UNSET, name="to")
+    step: Step | UnsetType = UNSET
+    tenant_id: Id | UnsetType = UNSET
 
 
 class StatsPoint(msgspec.Struct):
@@ -157,13 +158,13 @@ def window(query: StatsQuery, now: dt.datetime) -> Window:
 
 
 def _window(query: StatsQuery, now: dt.datetime) -> Window:
-    end = as_utc(query.until, "to") if query.until is not None else now
-    start = as_utc(query.since, "from") if query.since is not None else end - DEFAULT_RANGE
+    end = as_utc(query.until, "to") if query.until is not UNSET else now
+    start = as_utc(query.since, "from") if query.since is not UNSET else end - DEFAULT_RANGE
     if start >= end:
         raise invalid("`from` must be before `to`.", "from")
     if end - start > MAX_RANGE:
         raise invalid(f"The range may span at most {MAX_RANGE.days} days.", "from")
-    if query.step is not None:
+    if query.step is not UNSET:
         step = dt.timedelta(seconds=query.step)
     else:
         seconds = math.ceil((end - start).total_seconds() / DEFAULT_BUCKETS)
@@ -179,11 +180,11 @@ def _window(query: StatsQuery, now: dt.datetime) -> Window:
     return result
 
 
-async def _pages(span: Window, tenant_id: int | None) -> AsyncIterator[list[tuple[Any, ...]]]:
+async def _pages(span: Window, tenant_id: int | UnsetType) -> AsyncIterator[list[tuple[Any, ...]]]:
     """Rows in the window, newest first, in keyset pages on (created_at, id); MAX_ROWS + 1 at
     most, the one extra telling that the range holds more."""
     base = RequestLog.filter(created_at__gte=span.start, created_at__lt=span.end)
-    if tenant_id is not None:
+    if tenant_id is not UNSET:
         base = base.filter(tenant_id=tenant_id)
     read = 0
     queryset = base

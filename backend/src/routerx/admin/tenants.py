@@ -53,8 +53,8 @@ class TenantUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class TenantQuery(PageQuery, kw_only=True):
-    status: TenantStatus | None = None
-    name: SearchText | None = msgspec.field(default=None, name="q")
+    status: TenantStatus | UnsetType = UNSET
+    name: SearchText | UnsetType = msgspec.field(default=UNSET, name="q")
 
 
 def view(tenant: Tenant) -> TenantView:
@@ -80,9 +80,9 @@ async def get_tenant(tenant_id: int) -> Tenant:
 async def list_tenants(call: Call) -> Page[TenantView]:
     query: TenantQuery = call.query
     queryset = Tenant.all()
-    if query.status is not None:
+    if query.status is not UNSET:
         queryset = queryset.filter(status=query.status)
-    if query.name is not None:
+    if query.name is not UNSET:
         queryset = queryset.filter(name__icontains=query.name)
     return await paginate(queryset, query, view)
 

@@ -65,8 +65,8 @@ class PasswordReset(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class UserQuery(PageQuery, kw_only=True):
-    role: UserRole | None = None
-    disabled: bool | None = None
+    role: UserRole | UnsetType = UNSET
+    disabled: bool | UnsetType = UNSET
 
 
 def view(user: AdminUser) -> UserView:
@@ -92,9 +92,9 @@ async def _other_user(call: Call, verb: str) -> AdminUser:
 async def list_users(call: Call) -> Page[UserView]:
     query: UserQuery = call.query
     queryset = AdminUser.all()
-    if query.role is not None:
+    if query.role is not UNSET:
         queryset = queryset.filter(role=query.role)
-    if query.disabled is not None:
+    if query.disabled is not UNSET:
         queryset = queryset.filter(disabled=query.disabled)
     return await paginate(queryset, query, view)
 
