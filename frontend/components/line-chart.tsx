@@ -1,0 +1,160 @@
+"use client";
+
+import { useId, useMemo, useState, type MouseEvent } from "react";
+import { formatAxisTime, formatDateTime } from "@/lib/format";
+
+export interface Series {
+  name: string;
+  color: string;
+  points: { t: number; v: number | null }[];
+  dashed?: boolean;
+}
+
+export const PALETTE = ["#4c6ef5", "#12b886", "#f59f00", "#e64980", "#7950f2", "#15aabf", "#fa5252", "#82c91e", "#fd7e14", "#495057"];
+
+const W = 640;
+const H = 220;
+const PAD = { left: 52, right: 14, top: 12, bottom: 26 };
+
+function niceMax(value: number): number {
+  if (value <= 0) return 1;
+  const exp = Math.pow(10, Math.floor(Math.log10(value)));
+  const f = value / exp;
+  const nice = f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10;
+  return nice * exp;
+}
+
+/** A small dependency-free SVG time-series chart with a hover read-out. */
+export function LineChart({ series, from, to, format, title, emptyText = "No requests in this range." }: {
+  series: Series[];
+  from: number;
+  to: number;
+  format: (v: number) => string;
+  title: string;
+  emptyText?: string;
+}) {
+  const clipId = useId();
+  const [hover, setHover] = useState<number | null>(null);
+  const allValues = series.flatMap((s) => s.points.map((p) => p.v).filter((v): v is number => v !== null && Number.isFinite(v)));
+  const max = niceMax(Math.max(0, ...allValues));
+  const innerW = W - PAD.left - PAD.right;
+  const innerH = H - PAD.top - PAD.bottom;
+  const span = Math.max(1, to - from);
+  const x = (t: number) => PAD.left + ((t - from) / span) * innerW;
+  const y = (v: number) => PAD.top + innerH - (v / max) * innerH;
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max);
+  const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => from + f * span);
+  const times = useMemo(() => {
+    const set = new Set<number>();
+    for (const s of series) for (const p of s.points) set.add(p.t);
+    return [...set].sort((a, b) => a - b);
+  }, [series]);
+
+  const onMove = (event: MouseEvent<SVGSVGElement>) => {
+    const rect = event.currentTarget.getBoundingClientRect();
+    const px = ((event.clientX - rect.left) / rect.width) * W;
+    const t = from + ((px - PAD.left) / innerW) * span;
+    let best: number | null = null;
+    for (const candidate of times) {
+      if (best === null || Math.abs(candidate - t) < Math.abs(best - t)) best = candidate;
+    }
+    setHover(best);
+  };
+
+  const paths = series.map((s) => {
+    let d = "";
+    let pen = false;
+    for (const p of s.points) {
+      if (p.v === null || !Number.isFinite(p.v)) {
+        pen = false;
+        continue;
+      }
+      d += `${pen ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`;
+      pen = true;
+    }
+    return { s, d };
+  });
+  const empty = allValues.length === 0;
+
+  return (
+    <figure style={{ margin: 0 }}>
+      <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title} onMouseMove={onMove} onMouseLeave={() => setHover(null)}>
+        <defs>
+          <clipPath id={clipId}>
+            <rect x={PAD.left} y={PAD.top - 2} width={innerW} height={innerH + 4} />
+          </clipPath>
+        </defs>
+        {ticks.map((tick) => (
+          <g key={tick}>
+            <line className="grid-line" x1={PAD.left} x2={W - PAD.right} y1={y(tick)} y2={y(tick)} />
+            <text x={PAD.left - 8} y={y(tick) + 4} textAnchor="end">
+              {format(tick)}
+            </text>
+          </g>
+        ))}
+        {xTicks.map((tick, i) => (
+          <text key={tick} x={x(tick)} y={H - 6} textAnchor={i === 0 ? "start" : i === xTicks.length - 1 ? "end" : "middle"}>
+            {formatAxisTime(tick, span)}
+          </text>
+        ))}
+        <line className="axis-line" x1={PAD.left} x2={W - PAD.right} y1={PAD.top + innerH} y2={PAD.top + innerH} />
+        <g clipPath={`url(#${clipId})`}>
+          {paths.map(({ s, d }) => (
+            <path key={s.name} d={d} fill="none" stroke={s.color} strokeWidth={s.dashed ? 1.5 : 2} strokeDasharray={s.dashed ? "5 4" : undefined} strokeLinejoin="round" strokeLinecap="round" />
+          ))}
+          {series.map((s) =>
+            s.points.length <= 40
+              ? s.points
+                  .filter((p) => p.v !== null)
+                  .map((p) => <circle key={`${s.name}-${p.t}`} cx={x(p.t)} cy={y(p.v ?? 0)} r={2.2} fill={s.color} />)
+              : null,
+          )}
+        </g>
+        {empty ? (
+          <text x={PAD.left + innerW / 2} y={PAD.top + innerH / 2} textAnchor="middle" style={{ fontSize: 13 }}>
+            {emptyText}
+          </text>
+        ) : null}
+        {hover !== null && !empty ? (
+          <g pointerEvents="none">
+            <line x1={x(hover)} x2={x(hover)} y1={PAD.top} y2={PAD.top + innerH} stroke="#98a2b3" strokeDasharray="3 3" />
+            {(() => {
+              const rows = series
+                .map((s) => ({ s, p: s.points.find((p) => p.t === hover) }))
+                .filter((r) => r.p && r.p.v !== null);
+              const boxW = 190;
+              const boxH = 22 + rows.length * 16;
+              const bx = x(hover) + 10 + boxW > W ? x(hover) - 10 - boxW : x(hover) + 10;
+              return (
+                <g>
+                  <rect x={bx} y={PAD.top} width={boxW} height={boxH} rx={6} fill="#fff" stroke="#d0d5dd" />
+                  <text x={bx + 10} y={PAD.top + 16} style={{ fontWeight: 600, fill: "#344054" }}>
+                    {formatDateTime(new Date(hover).toISOString())}
+                  </text>
+                  {rows.map((r, i) => (
+                    <g key={r.s.name}>
+                      <rect x={bx + 10} y={PAD.top + 25 + i * 16} width={8} height={3} fill={r.s.color} />
+                      <text x={bx + 24} y={PAD.top + 30 + i * 16}>
+                        {r.s.name}: {format(r.p?.v ?? 0)}
+                      </text>
+                    </g>
+                  ))}
+                </g>
+              );
+            })()}
+          </g>
+        ) : null}
+      </svg>
+      {series.length > 0 ? (
+        <figcaption className="legend">
+          {series.map((s) => (
+            <span key={s.name} className="legend-item">
+              <span className="legend-swatch" style={{ background: s.color }} />
+              {s.name}
+            </span>
+          ))}
+        </figcaption>
+      ) : null}
+    </figure>
+  );
+}

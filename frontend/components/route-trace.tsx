@@ -1,0 +1,77 @@
+import type { Attempt } from "@/lib/api/types";
+import { BreakerPill, EmptyState, Pill, type Tone } from "./ui";
+import { formatMs } from "@/lib/format";
+
+const OUTCOMES: Record<string, { label: string; tone: Tone }> = {
+  success: { label: "success", tone: "green" },
+  failure: { label: "failed", tone: "red" },
+  client_error: { label: "client error", tone: "amber" },
+  skipped_open: { label: "skipped: breaker open", tone: "gray" },
+  cancelled: { label: "cancelled", tone: "gray" },
+};
+
+/** The attempts of one request as a small timeline: bars placed by when they ran, sized by how long. */
+export function RouteTrace({ attempts, totalMs }: { attempts: Attempt[]; totalMs: number }) {
+  if (attempts.length === 0) return <EmptyState title="No attempts recorded">The request ended before any provider was tried (e.g. no rule matched or a limit refused it).</EmptyState>;
+  // Attempts run one after another; a hedged attempt runs alongside the one before it.
+  let clock = 0;
+  let lastStart = 0;
+  const placed = attempts.map((a) => {
+    const start = a.hedged ? lastStart : clock;
+    lastStart = start;
+    clock = Math.max(clock, start + a.latency_ms);
+    return { a, start };
+  });
+  const span = Math.max(totalMs, clock, 1);
+  return (
+    <div className="trace" role="list" aria-label="Attempts">
+      {placed.map(({ a, start }, i) => {
+        const outcome = OUTCOMES[a.outcome] ?? { label: a.outcome, tone: "gray" as Tone };
+        const left = (start / span) * 100;
+        const width = Math.max((a.latency_ms / span) * 100, 0.8);
+        return (
+          <div key={i} className="trace-row" role="listitem" aria-label={`Attempt ${i + 1}: ${a.provider} ${outcome.label}`}>
+            <span className="trace-index">{i + 1}</span>
+            <div className="trace-meta">
+              <span className="strong" title={a.provider}>
+                {a.provider}
+              </span>
+              <span className="trace-details">
+                <Pill tone={outcome.tone}>{outcome.label}</Pill>
+                {a.status ? <span>HTTP {a.status}</span> : null}
+              </span>
+            </div>
+            <div>
+              <div className="trace-track">
+                <div className={`trace-bar ${a.outcome}`} style={{ left: `${Math.min(left, 99)}%`, width: `${Math.min(width, 100 - Math.min(left, 99))}%` }}>
+                  {width > 14 ? formatMs(a.latency_ms) : null}
+                </div>
+              </div>
+              <div className="trace-details" style={{ marginTop: 4 }}>
+                <span className="mono">{a.model}</span>
+                <span>·</span>
+                <span>{formatMs(a.latency_ms)}</span>
+                <span>·</span>
+                <span className="inline">
+                  breaker <BreakerPill state={a.breaker_state} />
+                </span>
+                {a.error_type ? (
+                  <>
+                    <span>·</span>
+                    <span>{a.error_type}</span>
+                  </>
+                ) : null}
+                {a.hedged ? <Pill tone="violet">hedged</Pill> : null}
+              </div>
+            </div>
+          </div>
+        );
+      })}
+      <div className="trace-scale" aria-hidden="true">
+        <span>0 ms</span>
+        <span>{formatMs(span / 2)}</span>
+        <span>{formatMs(span)}</span>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,72 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
+import type { Tenant, TenantWrite } from "@/lib/api/types";
+import { listFromText, numberOrNull, numberText, paramIn } from "@/lib/forms";
+import { Alert, NO_ERRORS, SelectField, TextAreaField, TextField, formErrorsFrom, type FormErrors } from "./ui";
+
+export function TenantForm({ tenant, readOnly, onSubmit, submitLabel }: {
+  tenant?: Tenant;
+  readOnly: boolean;
+  onSubmit: (body: TenantWrite) => Promise<void>;
+  submitLabel: string;
+}) {
+  const [name, setName] = useState(tenant?.name ?? "");
+  const [status, setStatus] = useState<"active" | "disabled">(tenant?.status ?? "active");
+  const [rpm, setRpm] = useState(numberText(tenant?.rpm_limit));
+  const [tpm, setTpm] = useState(numberText(tenant?.tpm_limit));
+  const [models, setModels] = useState((tenant?.allowed_models ?? []).join("\n"));
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setErrors(NO_ERRORS);
+    setSaved(false);
+    try {
+      await onSubmit({ name: name.trim(), status, rpm_limit: numberOrNull(rpm), tpm_limit: numberOrNull(tpm), allowed_models: listFromText(models) });
+      setSaved(true);
+    } catch (err) {
+      setErrors(formErrorsFrom(err, paramIn(["name", "status", "rpm_limit", "tpm_limit", "allowed_models"])));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const modelsError = Object.entries(errors.fields).find(([k]) => k.startsWith("allowed_models"))?.[1];
+
+  return (
+    <form className="form" noValidate onSubmit={(e) => void submit(e)} aria-label={tenant ? "Tenant settings" : "New tenant"}>
+      {errors.form ? <Alert tone="error" title="Not saved">{errors.form}</Alert> : null}
+      {saved && tenant ? <Alert tone="success">Saved.</Alert> : null}
+      <fieldset disabled={readOnly || busy} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }} className="form">
+        <div className="form-grid">
+          <TextField label="Tenant name" value={name} onChange={(e) => setName(e.target.value)} error={errors.fields.name} required />
+          <SelectField label="Status" value={status} onChange={(e) => setStatus(e.target.value as "active" | "disabled")} error={errors.fields.status} hint="A disabled tenant's keys are refused.">
+            <option value="active">active</option>
+            <option value="disabled">disabled</option>
+          </SelectField>
+          <TextField label="Requests per minute (RPM)" type="number" min="1" value={rpm} onChange={(e) => setRpm(e.target.value)} error={errors.fields.rpm_limit} placeholder="unlimited" />
+          <TextField label="Tokens per minute (TPM)" type="number" min="1" value={tpm} onChange={(e) => setTpm(e.target.value)} error={errors.fields.tpm_limit} placeholder="unlimited" />
+          <TextAreaField
+            fieldClassName="span-2"
+            label="Allowed models"
+            value={models}
+            onChange={(e) => setModels(e.target.value)}
+            error={modelsError}
+            hint="One model or glob per line (e.g. gpt-4.1-*). Empty: every routed model."
+            rows={3}
+          />
+        </div>
+      </fieldset>
+      {!readOnly ? (
+        <div className="form-actions">
+          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
+            {busy ? "Saving…" : submitLabel}
+          </button>
+        </div>
+      ) : null}
+    </form>
+  );
+}
