@@ -29,7 +29,7 @@ AnyPassword = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    username: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     password: AnyPassword
 
 

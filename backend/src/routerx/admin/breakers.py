@@ -83,12 +83,14 @@ async def list_breakers(call: Call) -> BreakerReport:
 
 async def reset_breaker(call: Call) -> BreakerReset:
     name = call.path["provider"]
-    if not await Provider.exists(name=name):
+    provider = await Provider.get_or_none(name=name)
+    if provider is None:
         raise not_found("Provider", repr(name))
     try:
         reset = await call.services.gateway.reset_breaker(name)
     except GatewayUnavailable as exc:
         raise gateway_unavailable(f"Breakers live in the running gateway: {exc}") from None
-    await audit.record(call.actor, "reset", "breaker", name, after={"state": "closed"})
+    after = {"provider": name, "state": "closed", "gateway_had_breaker": reset}
+    await audit.record(call.actor, "reset", "breaker", provider.id, after=after)
     detail = "breaker closed" if reset else "the gateway had no breaker for it yet"
     return BreakerReset(name, reset, detail)

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from routerx.admin import audit
 from routerx.admin.endpoint import Call, given_fields
 from routerx.admin.errors import conflict, not_found
-from routerx.admin.pagination import Page, PageQuery, SearchText, Timestamp, paginate
+from routerx.admin.pagination import Page, PageQuery, Text100, Timestamp, paginate
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import Tenant
 
@@ -54,7 +54,7 @@ class TenantUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class TenantQuery(PageQuery, kw_only=True):
     status: TenantStatus | UnsetType = UNSET
-    name: SearchText | UnsetType = msgspec.field(default=UNSET, name="q")
+    name: Text100 | UnsetType = msgspec.field(default=UNSET, name="q")
 
 
 def view(tenant: Tenant) -> TenantView:
