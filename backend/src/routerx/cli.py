@@ -5,21 +5,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import tempfile
 
 from routerx.settings import Settings, SettingsError, get_settings
+from routerx.telemetry.logging import configure_logging
+
+
+def _prepare_multiprocess_metrics(workers: int) -> None:
+    """Several workers: each writes its metrics to files in one fresh directory, which
+    /metrics aggregates. Set before the workers start, since prometheus_client reads it at
+    import."""
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="routerx-metrics-")
 
 
 def _serve(settings: Settings, application_path: str, port: int, host: str, workers: int) -> None:
     from hypercorn.config import Config
     from hypercorn.run import run
 
+    _prepare_multiprocess_metrics(workers)
     config = Config()
     config.application_path = application_path
     config.bind = [f"{host}:{port}"]
-    config.workers = workers
+    # One worker runs in this process (workers=0 in hypercorn's terms): no extra process.
+    config.workers = 0 if workers == 1 else workers
     config.worker_class = "uvloop"
     config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 20.0
     config.keep_alive_timeout = 75.0
     config.loglevel = settings.log_level
@@ -63,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"routerx: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(message)s")
+    configure_logging(settings.log_level)
     if args.command == "gateway":
         _serve(
             settings,

@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from opentelemetry.instrumentation.starlette import StarletteInstrumentor
+from opentelemetry.sdk.trace import SpanProcessor
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,11 +20,14 @@ from routerx.gateway.chat import ChatCompletionsEndpoint
 from routerx.gateway.internal import internal_routes
 from routerx.gateway.models import ModelsEndpoint
 from routerx.gateway.state import GatewayState
+from routerx.routing.breaker import BreakerState
 from routerx.routing.breaker_gate import build_breakers
 from routerx.settings import Settings
 from routerx.storage.db import close_db, init_db
 from routerx.storage.log_writer import RequestLogWriter
 from routerx.storage.snapshot_loader import SnapshotRefresher
+from routerx.telemetry import metrics, tracing
+from routerx.telemetry.exposition import mark_worker_dead, metrics_endpoint
 
 log = logging.getLogger("routerx.gateway")
 SHUTDOWN_FLUSH_S = 10.0
@@ -48,13 +53,21 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return _error_response(errors.internal_error())
 
 
-def build_app(settings: Settings) -> Starlette:
+def _on_breaker_transition(provider: str, old: BreakerState, new: BreakerState) -> None:
+    metrics.BREAKER_TRANSITIONS.labels(provider, old.value, new.value).inc()
+    metrics.BREAKER_STATE.labels(provider).set(metrics.BREAKER_STATE_VALUES[new.value])
+
+
+def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -> Starlette:
+    """The gateway app. `span_processor` lets tests capture spans without an OTLP endpoint."""
     writer = RequestLogWriter(
         capacity=settings.log_queue_size,
         batch_size=settings.log_batch_size,
         flush_interval_s=settings.log_flush_interval_s,
     )
-    state = GatewayState(settings=settings, breakers=build_breakers(settings), log_writer=writer)
+    breakers = build_breakers(settings, on_transition=_on_breaker_transition)
+    state = GatewayState(settings=settings, breakers=breakers, log_writer=writer)
+    tracing_on = tracing.configure_tracing(settings.otel_endpoint, span_processor)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -95,6 +108,7 @@ def build_app(settings: Settings) -> Starlette:
             await state.breakers.stop()
             await state.http.close()
             await close_db()
+            mark_worker_dead()
 
     chat = ChatCompletionsEndpoint(state)
     routes = [
@@ -103,6 +117,7 @@ def build_app(settings: Settings) -> Starlette:
         Route("/v1/models", ModelsEndpoint(state), methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         *internal_routes(state),
     ]
     app = Starlette(
@@ -111,4 +126,6 @@ def build_app(settings: Settings) -> Starlette:
         exception_handlers={HTTPException: _http_exception, Exception: _server_error},
     )
     app.state.gateway = state
+    if tracing_on:
+        StarletteInstrumentor.instrument_app(app, tracer_provider=tracing.tracer_provider())
     return app

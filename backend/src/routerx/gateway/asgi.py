@@ -2,5 +2,8 @@
 
 from routerx.gateway.app import build_app
 from routerx.settings import get_settings
+from routerx.telemetry.logging import configure_logging
 
-app = build_app(get_settings())
+settings = get_settings()
+configure_logging(settings.log_level)
+app = build_app(settings)

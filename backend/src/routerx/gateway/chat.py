@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.trace import Span
 from starlette.types import Receive, Scope, Send
 
 from routerx.auth.api_keys import MAX_KEY_LENGTH, digest_key
@@ -39,6 +40,8 @@ from routerx.routing.fallback import ClientError, FallbackExhausted, FallbackRun
 from routerx.routing.rules import NoRoute, PlannedTarget, RoutePlan, plan_route
 from routerx.storage.log_row import LogRow
 from routerx.storage.snapshot import KeyEntry
+from routerx.telemetry import tracing
+from routerx.telemetry.request_metrics import observe_request
 from routerx.wire.openai import ChatRequest, Usage
 from routerx.wire.tokens import estimate_prompt_tokens
 
@@ -64,6 +67,8 @@ class Exchange:
     row: LogRow
     response_headers: Headers = field(default_factory=list)
     watcher: asyncio.Task[None] | None = None
+    model_label: str = ""  # the routing rule's configured pattern: safe as a metric label
+    winner_span: Span | None = None
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 3)
@@ -114,6 +119,8 @@ class ChatCompletionsEndpoint:
                 exchange.watcher.cancel()
             row.latency_ms = exchange.elapsed_ms()
             self.state.log_writer.submit(row)
+            observe_request(row, exchange.model_label)
+            _log_request(row, exchange.model_label)
 
     def _authenticate(self, scope: Scope) -> KeyEntry:
         value = header(scope, b"authorization")
@@ -136,6 +143,9 @@ class ChatCompletionsEndpoint:
         key = self._authenticate(scope)
         row = exchange.row
         row.tenant_id, row.key_id = key.tenant.id, key.id
+        if tracing.enabled():
+            row.trace_id = tracing.current_trace_id()
+            tracing.annotate_server_span(exchange.request_id, key.tenant.id)
         content_type = header(scope, b"content-type") or b""
         if not content_type.split(b";", 1)[0].strip().lower() == b"application/json":
             raise errors.unsupported_media_type()
@@ -154,6 +164,7 @@ class ChatCompletionsEndpoint:
                 no_route.missing_capability or needs.primary, request.model
             ) from None
         row.rule = plan.rule.name
+        exchange.model_label = plan.rule.model_pattern
         exchange.watcher = asyncio.create_task(_watch_disconnect(receive, asyncio.current_task()))
         if request.stream:
             await self._stream(send, exchange, plan, request, raw)
@@ -192,6 +203,9 @@ class ChatCompletionsEndpoint:
                 raise _timeout(target, "answer") from None
 
         completion, target = await self._run(exchange, plan, attempt)
+        tracing.finish_attempt(
+            exchange.winner_span, target.model, completion.usage, completion.finish_reason
+        )
         exchange.record_usage(completion.usage)
         exchange.row.status = 200
         await send_bytes(send, 200, completion.body, self._answer_headers(exchange, target))
@@ -228,9 +242,8 @@ class ChatCompletionsEndpoint:
             await loser.chunks.aclose()
 
         start, target = await self._run(exchange, plan, attempt, discard)
-        row = exchange.row
-        row.ttft_ms = exchange.elapsed_ms()
-        row.status = 200
+        exchange.row.ttft_ms = exchange.elapsed_ms()
+        exchange.row.status = 200
         await send(
             {
                 "type": "http.response.start",
@@ -238,6 +251,18 @@ class ChatCompletionsEndpoint:
                 "headers": [*self._answer_headers(exchange, target), *SSE_HEADERS],
             }
         )
+        await self._relay(send, exchange, start, target, request)
+
+    async def _relay(
+        self,
+        send: Send,
+        exchange: Exchange,
+        start: StreamStart,
+        target: PlannedTarget,
+        request: ChatRequest,
+    ) -> None:
+        """Relay chunks as bytes. After the first chunk there is no failover: an upstream
+        failure ends the stream with an OpenAI-shaped error event, never a silent cut."""
         include_usage = request.include_usage
         idle_s = target.provider.timeouts.idle_s
         relayed = 0
@@ -258,8 +283,10 @@ class ChatCompletionsEndpoint:
             error = (
                 failure if isinstance(failure, UpstreamError) else _timeout(target, "next chunk")
             )
-            row.error_type = "stream_interrupted"
+            exchange.row.error_type = "stream_interrupted"
             self.state.breakers.record(target.provider, None, Outcome.FAILURE)
+            tracing.fail_attempt(exchange.winner_span, error)
+            exchange.winner_span = None
             body = errors.upstream_failed(502, error.message).body()
             await send({"type": "http.response.body", "body": event(body), "more_body": True})
             if start.stats.usage is None:
@@ -267,14 +294,18 @@ class ChatCompletionsEndpoint:
         finally:
             await start.chunks.aclose()
             exchange.record_usage(start.stats.usage)
+            tracing.finish_attempt(
+                exchange.winner_span, target.model, start.stats.usage, start.stats.finish_reason
+            )
         await send({"type": "http.response.body", "body": DONE, "more_body": False})
 
     async def _run(
         self, exchange: Exchange, plan: RoutePlan, attempt: Any, discard: Any = None
     ) -> Any:
         row = exchange.row
+        run = self._fallback(exchange, plan)
         try:
-            result, target = await self._fallback(exchange, plan).run(attempt, discard)
+            result, target = await run.run(attempt, discard)
         except ImageRejected as rejected:
             raise errors.invalid_request(
                 rejected.message, rejected.param, "invalid_image"
@@ -299,6 +330,7 @@ class ChatCompletionsEndpoint:
                 last.client_status, f"Every provider attempt failed. Last: {last.message}", headers
             ) from None
         _answered_by(exchange, target, plan)
+        exchange.winner_span = run.winner_span
         return result, target
 
     def _answer_headers(self, exchange: Exchange, target: PlannedTarget) -> Headers:
@@ -320,6 +352,29 @@ def _answered_by(exchange: Exchange, target: PlannedTarget, plan: RoutePlan) -> 
     row.provider, row.upstream_model = target.provider.name, target.model
     row.fallback = target.provider.name != plan.targets[0].provider.name
     exchange.response_headers.append((b"x-routerx-provider", target.provider.name.encode()))
+
+
+def _log_request(row: LogRow, model_label: str) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "request",
+            extra={
+                "request_id": row.request_id,
+                "tenant_id": row.tenant_id,
+                "key_id": row.key_id,
+                "model": model_label,
+                "provider": row.provider,
+                "status": row.status,
+                "stream": row.stream,
+                "latency_ms": row.latency_ms,
+                "ttft_ms": row.ttft_ms,
+                "attempts": len(row.attempts),
+                "fallback": row.fallback,
+                "total_tokens": row.total_tokens,
+                "error_type": row.error_type,
+                "trace_id": row.trace_id,
+            },
+        )
 
 
 def _estimated_usage(request: ChatRequest, chunks_relayed: int) -> Usage:

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from opentelemetry.trace import Span
+
 from routerx.providers.errors import UpstreamError
 from routerx.providers.images import ImageRejected
 from routerx.routing.breaker import Admission, Outcome
@@ -22,6 +24,7 @@ from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.retry import backoff_delay
 from routerx.routing.rules import PlannedTarget, RoutePlan
 from routerx.storage.log_row import Attempt
+from routerx.telemetry import tracing
 
 T = TypeVar("T")
 
@@ -77,6 +80,7 @@ class FallbackRun:
     made: int = 0
     last_error: UpstreamError | None = None
     open_wait: float | None = None
+    winner_span: Span | None = None
 
     async def run(
         self, try_target: TryTarget[T], discard: Discard[T] | None = None
@@ -144,54 +148,13 @@ class FallbackRun:
         provider = target.provider
         state = admission.state.value
         self.made += 1
+        span = tracing.start_attempt(provider, target.model, hedged)
         started = time.perf_counter()
         try:
             result = await try_target(target)
-        except UpstreamError as error:
-            outcome = Outcome.FAILURE if error.is_failure else Outcome.NEUTRAL
-            self.breakers.record(provider, admission, outcome, error.retry_after_s)
-            self.attempts.append(
-                Attempt(
-                    provider.name,
-                    target.model,
-                    "failure" if error.is_failure else "client_error",
-                    _elapsed_ms(started),
-                    error.status,
-                    state,
-                    error.kind.value if error.status is None else "http_error",
-                    hedged,
-                )
-            )
-            if not error.is_failure:
-                raise ClientError(error, target) from None
-            self.last_error = error
-            raise
-        except ImageRejected:
-            self.breakers.record(provider, admission, Outcome.NEUTRAL)
-            self.attempts.append(
-                Attempt(
-                    provider.name,
-                    target.model,
-                    "client_error",
-                    _elapsed_ms(started),
-                    breaker_state=state,
-                    error_type="image_rejected",
-                    hedged=hedged,
-                )
-            )
-            raise
-        except asyncio.CancelledError:
-            self.breakers.record(provider, admission, Outcome.NEUTRAL)
-            self.attempts.append(
-                Attempt(
-                    provider.name,
-                    target.model,
-                    "cancelled",
-                    _elapsed_ms(started),
-                    breaker_state=state,
-                    hedged=hedged,
-                )
-            )
+        except BaseException as error:
+            tracing.fail_attempt(span, error)
+            self._settle_failure(target, admission, error, started, hedged)
             raise
         self.breakers.record(provider, admission, Outcome.SUCCESS)
         self.attempts.append(
@@ -205,7 +168,52 @@ class FallbackRun:
                 hedged=hedged,
             )
         )
+        self.winner_span = span
         return result
+
+    def _settle_failure(
+        self,
+        target: PlannedTarget,
+        admission: Admission,
+        failure: BaseException,
+        started: float,
+        hedged: bool,
+    ) -> None:
+        """Record a failed attempt; an upstream 4xx becomes ClientError (no fallback).
+
+        Only failure-class upstream errors count against the breaker; a client's own error,
+        a refused image, a cancellation or our own bug does not."""
+        provider = target.provider
+        outcome, status = Outcome.NEUTRAL, None
+        error_type: str | None = "internal_error"
+        label = "failure"
+        if isinstance(failure, UpstreamError):
+            outcome = Outcome.FAILURE if failure.is_failure else Outcome.NEUTRAL
+            label = "failure" if failure.is_failure else "client_error"
+            status = failure.status
+            error_type = failure.kind.value if status is None else "http_error"
+        elif isinstance(failure, ImageRejected):
+            label, error_type = "client_error", "image_rejected"
+        elif isinstance(failure, asyncio.CancelledError):
+            label, error_type = "cancelled", None
+        retry_after = failure.retry_after_s if isinstance(failure, UpstreamError) else None
+        self.breakers.record(provider, admission, outcome, retry_after)
+        self.attempts.append(
+            Attempt(
+                provider.name,
+                target.model,
+                label,
+                _elapsed_ms(started),
+                status,
+                admission.state.value,
+                error_type,
+                hedged,
+            )
+        )
+        if isinstance(failure, UpstreamError):
+            if not failure.is_failure:
+                raise ClientError(failure, target) from None
+            self.last_error = failure
 
     async def _hedged(
         self,

@@ -104,6 +104,7 @@ class RequestLogWriter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
             self._wakeup.clear()
+            metrics.REQUEST_LOG_PENDING.set(len(self._buffer))
             while self._buffer:
                 if not await self._write_batch():
                     backoff = min(MAX_BACKOFF_S, backoff * 2)
