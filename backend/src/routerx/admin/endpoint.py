@@ -223,7 +223,14 @@ async def read_body(request: Request, into: type[T]) -> T:
 
 
 def _too_large() -> ApiError:
-    return ApiError(413, f"The body exceeds {MAX_BODY_BYTES} bytes.", None, "body_too_large")
+    # Closing the connection frees a client still sending the rest of the body.
+    return ApiError(
+        413,
+        f"The body exceeds {MAX_BODY_BYTES} bytes.",
+        None,
+        "body_too_large",
+        {"connection": "close"},
+    )
 
 
 def _is_json(content_type: str) -> bool:
