@@ -31,6 +31,8 @@ from routerx.telemetry.exposition import mark_worker_dead, metrics_endpoint
 
 log = logging.getLogger("routerx.gateway")
 SHUTDOWN_FLUSH_S = 10.0
+# A pool whose connections broke in an outage can take asyncpg ~10 s to close politely.
+DB_CLOSE_TIMEOUT_S = 2.0
 
 
 def _error_response(error: errors.GatewayError) -> Response:
@@ -107,7 +109,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
             await writer.flush(SHUTDOWN_FLUSH_S)
             await state.breakers.stop()
             await state.http.close()
-            await close_db()
+            await close_db(timeout_s=DB_CLOSE_TIMEOUT_S)
             mark_worker_dead()
 
     chat = ChatCompletionsEndpoint(state)

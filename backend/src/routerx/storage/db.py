@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
 
+log = logging.getLogger("routerx.db")
 MODELS_MODULE = "routerx.storage.models"
 MIGRATIONS_MODULE = "routerx.storage.migrations"
 
@@ -45,5 +48,10 @@ async def init_db(database_url: str) -> None:
     await Tortoise.init(config=tortoise_config(database_url))
 
 
-async def close_db() -> None:
-    await Tortoise.close_connections()
+async def close_db(timeout_s: float | None = None) -> None:
+    """Close every connection; past `timeout_s` give up politely closing (shutting down)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            await Tortoise.close_connections()
+    except TimeoutError:
+        log.warning("database connections did not close within %.0f s", timeout_s)

@@ -22,7 +22,7 @@ from routerx.telemetry import metrics
 log = logging.getLogger("routerx.request_log")
 
 BatchSink = Callable[[list[LogRow]], Awaitable[None]]
-MAX_BACKOFF_S = 5.0
+MAX_BACKOFF_S = 2.0
 
 
 async def write_to_database(rows: list[LogRow]) -> None:
