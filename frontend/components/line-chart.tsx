@@ -16,33 +16,40 @@ const W = 640;
 const H = 220;
 const PAD = { left: 52, right: 14, top: 12, bottom: 26 };
 
-function niceMax(value: number): number {
-  if (value <= 0) return 1;
-  const exp = Math.pow(10, Math.floor(Math.log10(value)));
-  const f = value / exp;
-  const nice = f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10;
-  return nice * exp;
+const TICKS = 4;
+
+/** The smallest "round" tick step (1, 2, 2.5, 5 x 10^k) that fits `value` in TICKS steps. */
+function niceStep(value: number, integer: boolean): number {
+  const raw = value > 0 ? value / TICKS : 0.25;
+  const exp = Math.pow(10, Math.floor(Math.log10(raw)));
+  const f = raw / exp;
+  const nice = f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 && !(integer && exp < 10) ? 2.5 : f <= 5 ? 5 : 10;
+  const step = nice * exp;
+  return integer ? Math.max(1, Math.ceil(step)) : step;
 }
 
 /** A small dependency-free SVG time-series chart with a hover read-out. */
-export function LineChart({ series, from, to, format, title, emptyText = "No requests in this range." }: {
+export function LineChart({ series, from, to, format, title, emptyText = "No requests in this range.", integer = false }: {
   series: Series[];
   from: number;
   to: number;
   format: (v: number) => string;
   title: string;
   emptyText?: string;
+  /** Counts: whole-number axis ticks only. */
+  integer?: boolean;
 }) {
   const clipId = useId();
   const [hover, setHover] = useState<number | null>(null);
   const allValues = series.flatMap((s) => s.points.map((p) => p.v).filter((v): v is number => v !== null && Number.isFinite(v)));
-  const max = niceMax(Math.max(0, ...allValues));
+  const step = niceStep(Math.max(0, ...allValues), integer);
+  const max = step * TICKS;
   const innerW = W - PAD.left - PAD.right;
   const innerH = H - PAD.top - PAD.bottom;
   const span = Math.max(1, to - from);
   const x = (t: number) => PAD.left + ((t - from) / span) * innerW;
   const y = (v: number) => PAD.top + innerH - (v / max) * innerH;
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max);
+  const ticks = Array.from({ length: TICKS + 1 }, (_, i) => i * step);
   const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => from + f * span);
   const times = useMemo(() => {
     const set = new Set<number>();

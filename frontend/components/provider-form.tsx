@@ -191,7 +191,7 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
               <TextField label={`Requested model ${index + 1}`} value={row.from} onChange={(e) => set("model_map", draft.model_map.map((r, i) => (i === index ? { ...r, from: e.target.value } : r)))} />
               <TextField label={`Upstream model ${index + 1}`} value={row.to} onChange={(e) => set("model_map", draft.model_map.map((r, i) => (i === index ? { ...r, to: e.target.value } : r)))} />
               {!readOnly ? (
-                <button type="button" className="btn btn-small btn-danger" onClick={() => set("model_map", draft.model_map.filter((_, i) => i !== index))} aria-label={`Remove mapping ${index + 1}`}>
+                <button type="button" className="btn btn-small btn-danger row-action" onClick={() => set("model_map", draft.model_map.filter((_, i) => i !== index))} aria-label={`Remove mapping ${index + 1}`}>
                   Remove
                 </button>
               ) : (

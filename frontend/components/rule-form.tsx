@@ -182,7 +182,7 @@ export function RuleForm({ rule, readOnly, onSubmit, submitLabel }: {
                   hint={tierName(Number(target.tier) || 0)}
                 />
                 {!readOnly ? (
-                  <button type="button" className="btn btn-small btn-danger" style={{ marginBottom: 22 }} disabled={draft.targets.length <= 1} onClick={() => set("targets", draft.targets.filter((_, i) => i !== index))} aria-label={`Remove target ${n}`}>
+                  <button type="button" className="btn btn-small btn-danger row-action" disabled={draft.targets.length <= 1} onClick={() => set("targets", draft.targets.filter((_, i) => i !== index))} aria-label={`Remove target ${n}`}>
                     Remove
                   </button>
                 ) : (

@@ -62,38 +62,40 @@ export function Shell({ children }: { children: ReactNode }) {
   return (
     <div className="shell">
       <aside className="sidebar">
-        <div className="brand">
-          <span className="brand-mark" aria-hidden="true">
-            R
-          </span>
-          <span>
-            RouterX
-            <span className="brand-sub">Admin Console</span>
-          </span>
-        </div>
-        <nav className="nav" aria-label="Main">
-          {SECTIONS.map((section) => (
-            <div key={section.title}>
-              <div className="nav-section">{section.title}</div>
-              {section.items
-                .filter((item) => !item.adminOnly || me.role === "admin")
-                .map((item) => (
-                  <Link key={item.href} href={item.href} aria-current={isCurrent(pathname, item.href) ? "page" : undefined}>
-                    <Icon name={item.icon} />
-                    {item.label}
-                  </Link>
-                ))}
-            </div>
-          ))}
-        </nav>
-        <div className="sidebar-footer">
-          <div className="whoami">
-            <span title="Signed in as">{me.username}</span>
-            <span className="role">{me.role}</span>
+        <div className="sidebar-inner">
+          <div className="brand">
+            <span className="brand-mark" aria-hidden="true">
+              R
+            </span>
+            <span>
+              RouterX
+              <span className="brand-sub">Admin Console</span>
+            </span>
           </div>
-          <button type="button" className="btn btn-small" onClick={() => void logout()}>
-            Sign out
-          </button>
+          <nav className="nav" aria-label="Main">
+            {SECTIONS.map((section) => (
+              <div key={section.title}>
+                <div className="nav-section">{section.title}</div>
+                {section.items
+                  .filter((item) => !item.adminOnly || me.role === "admin")
+                  .map((item) => (
+                    <Link key={item.href} href={item.href} aria-current={isCurrent(pathname, item.href) ? "page" : undefined}>
+                      <Icon name={item.icon} />
+                      {item.label}
+                    </Link>
+                  ))}
+              </div>
+            ))}
+          </nav>
+          <div className="sidebar-footer">
+            <div className="whoami">
+              <span title="Signed in as">{me.username}</span>
+              <span className="role">{me.role}</span>
+            </div>
+            <button type="button" className="btn btn-small" onClick={() => void logout()}>
+              Sign out
+            </button>
+          </div>
         </div>
       </aside>
       <div className="main">

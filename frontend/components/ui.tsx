@@ -254,12 +254,34 @@ export const NO_ERRORS: FormErrors = { fields: {}, form: null };
  */
 export function formErrorsFrom(err: unknown, known: (param: string) => boolean): FormErrors {
   if (err instanceof ApiError && err.param && known(err.param)) {
-    return { fields: { [err.param]: err.message }, form: null };
+    return { fields: { [err.param]: humanize(err.message) }, form: null };
   }
   if (err instanceof ApiError && err.param) {
     return { fields: {}, form: `${err.message} (field: ${err.param})` };
   }
   return { fields: {}, form: errorMessage(err) };
+}
+
+const PHRASES: [RegExp, (m: RegExpMatchArray) => string][] = [
+  [/^Expected `(?:int|float|number)` >= (\S+)$/, (m) => `Must be at least ${m[1]}.`],
+  [/^Expected `(?:int|float|number)` > (\S+)$/, (m) => `Must be more than ${m[1]}.`],
+  [/^Expected `(?:int|float|number)` <= (\S+)$/, (m) => `Must be at most ${m[1]}.`],
+  [/^Expected `(?:int|float|number)` < (\S+)$/, (m) => `Must be less than ${m[1]}.`],
+  [/^Expected `int`, got `(?:float|str)`$/, () => "Must be a whole number."],
+  [/^Expected `(?:float|number)`, got `str`$/, () => "Must be a number."],
+  [/^Expected `str` of length >= 1$/, () => "Required."],
+  [/^Expected `str` of length <= (\d+)$/, (m) => `At most ${m[1]} characters.`],
+  [/^Expected `str` matching regex .*$/, () => "Contains characters that are not allowed here."],
+];
+
+/** msgspec's validation wording ("Invalid value: Expected `int` >= 1") as a plain sentence. */
+export function humanize(message: string): string {
+  const text = message.replace(/^Invalid value: /, "");
+  for (const [pattern, say] of PHRASES) {
+    const match = text.match(pattern);
+    if (match) return say(match);
+  }
+  return text;
 }
 
 export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {

@@ -1,6 +1,6 @@
 "use client";
 
-import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { useRouter } from "next/navigation";
 import { api, onUnauthenticated, type ApiError } from "./api/client";
 import type { Me } from "./api/types";
@@ -42,17 +42,37 @@ export function SessionProvider({ children, fallback, failure }: {
     router.replace(`/login?next=${encodeURIComponent(next)}`);
   }, [router]);
 
+  // A 401 can also be a call that raced the token rotation of /auth/refresh: ask once more with
+  // the current cookie before sending the user to the sign-in page.
+  const checking = useRef(false);
+  const onSessionLost = useCallback(() => {
+    if (checking.current) return;
+    checking.current = true;
+    api
+      .get<Me>("/auth/me", undefined, undefined, { quiet401: true })
+      .then(
+        () => undefined,
+        (err: ApiError) => {
+          if (err.status === 401) toLogin();
+        },
+      )
+      .finally(() => {
+        checking.current = false;
+      });
+  }, [toLogin]);
+
   const refresh = useCallback(async () => {
     try {
-      const me = await api.get<Me>("/auth/me");
+      const me = await api.get<Me>("/auth/me", undefined, undefined, { quiet401: true });
       setState({ kind: "ready", me });
     } catch (err) {
       const error = err as ApiError;
-      if (error.status !== 401) setState({ kind: "error", error });
+      if (error.status === 401) toLogin();
+      else setState({ kind: "error", error });
     }
-  }, []);
+  }, [toLogin]);
 
-  useEffect(() => onUnauthenticated(toLogin), [toLogin]);
+  useEffect(() => onUnauthenticated(onSessionLost), [onSessionLost]);
   useEffect(() => {
     void refresh();
   }, [refresh]);

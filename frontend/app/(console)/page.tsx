@@ -117,12 +117,18 @@ export default function OverviewPage() {
                 title="Request rate per provider"
                 from={from}
                 to={to}
-                format={(v) => v.toFixed(v >= 10 ? 0 : 1)}
+                format={(v) => (v >= 10 || Number.isInteger(v) ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2))}
                 series={[{ name: "all", color: "#344054", dashed: true, points: seriesOf(total, perMinute) }, ...perProvider(perMinute)]}
               />
             </Card>
-            <Card title="Error rate" description="Share of attempts that failed, per provider">
-              <LineChart title="Error rate per provider" from={from} to={to} format={(v) => formatPercent(v)} series={perProvider((b) => (b.requests ? b.error_rate : null))} />
+            <Card title="Error rate" description="Share of requests answered with a 5xx: overall, and per provider that answered">
+              <LineChart
+                title="Error rate per provider"
+                from={from}
+                to={to}
+                format={(v) => formatPercent(v)}
+                series={[{ name: "all", color: "#344054", dashed: true, points: seriesOf(total, (b) => (b.requests ? b.error_rate : null)) }, ...perProvider((b) => (b.requests ? b.error_rate : null))]}
+              />
             </Card>
             <Card title="Latency" description="p95 (solid) and p50 (dashed), per provider">
               <LineChart
@@ -137,10 +143,10 @@ export default function OverviewPage() {
               <LineChart title="Time to first token per provider" from={from} to={to} format={(v) => formatMs(v)} series={perProvider((b) => b.p50_ttft_ms)} emptyText="No streamed requests in this range." />
             </Card>
             <Card title="Fallbacks" description="Requests a provider served after an earlier target failed">
-              <LineChart title="Fallbacks per provider" from={from} to={to} format={(v) => v.toFixed(0)} series={perProvider((b) => b.fallbacks)} emptyText="No fallbacks in this range." />
+              <LineChart title="Fallbacks per provider" from={from} to={to} format={(v) => v.toFixed(0)} integer series={perProvider((b) => b.fallbacks)} emptyText="No fallbacks in this range." />
             </Card>
             <Card title="Tokens" description="Prompt and completion tokens, per provider">
-              <LineChart title="Tokens per provider" from={from} to={to} format={(v) => formatNumber(Math.round(v))} series={perProvider((b) => b.total_tokens)} />
+              <LineChart title="Tokens per provider" from={from} to={to} format={(v) => formatNumber(Math.round(v))} integer series={perProvider((b) => b.total_tokens)} />
             </Card>
           </div>
         )}

@@ -135,8 +135,8 @@ async function request<T>(method: string, path: string, opts: RequestOptions = {
 }
 
 export const api = {
-  get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
-    return request<T>("GET", path, { query, signal });
+  get<T>(path: string, query?: Query, signal?: AbortSignal, opts: { quiet401?: boolean } = {}): Promise<T> {
+    return request<T>("GET", path, { query, signal, quiet401: opts.quiet401 });
   },
   post<T>(path: string, body?: unknown, opts: { quiet401?: boolean } = {}): Promise<T> {
     return request<T>("POST", path, { body: body ?? {}, quiet401: opts.quiet401 });
