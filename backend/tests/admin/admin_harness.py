@@ -21,12 +21,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from routerx.admin.app import build_admin_app
 from routerx.admin.database import DatabaseScope
 from routerx.admin.gateway_client import GATEWAY_URL_ENV
+from routerx.admin.sessions import credential_tag
 from routerx.admin.users import ensure_default_admin
 from routerx.auth.internal import INTERNAL_HEADER, internal_token
+from routerx.auth.jwt import TOKEN_LIFETIME_S, issue_token
 from routerx.auth.passwords import hash_password
 from routerx.settings import Settings
 from routerx.storage.migrate import apply_migrations
@@ -194,6 +197,12 @@ class Admin:
     def as_viewer(self) -> httpx2.AsyncClient:
         return self.client(self.viewer_token)
 
+    async def token_for(self, username: str, lifetime_s: int = TOKEN_LIFETIME_S) -> str:
+        """A session token made directly, as a login would make it."""
+        with self.database.active():
+            user = await AdminUser.get(username=username)
+        return issue_token(username, credential_tag(user), JWT_SECRET, lifetime_s=lifetime_s)[0]
+
     async def login(self, username: str, password: str) -> str:
         async with self.client() as client:
             response = await client.post(
@@ -225,6 +234,9 @@ def build_with_gateway_url(settings: Settings, gateway_url: str) -> Starlette:
 async def running_admin(
     database_url: str, *, gateway_up: bool = True, **overrides: Any
 ) -> AsyncIterator[Admin]:
+    # Tortoise caches each table's INSERT SQL by connection name, not dialect: a process that
+    # ran another dialect's tests under the same connection name would reuse its SQL.
+    EXECUTOR_CACHE.clear()
     await migrate_database(database_url)
     database = DatabaseScope(database_url)
     await database.open()

@@ -10,7 +10,8 @@ import pytest
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import OctKey
 
-from routerx.auth.jwt import ISSUER, InvalidToken, issue_token, verify_token
+from routerx.admin.sessions import credential_tag
+from routerx.auth.jwt import ISSUER, InvalidToken, verify_token
 from routerx.auth.passwords import hash_password
 from routerx.storage.models import AdminUser, AuditEntry
 from tests.admin.admin_harness import JWT_SECRET, Admin
@@ -143,11 +144,15 @@ def _b64(data: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
+ADMIN_TAG: dict[str, str] = {}  # the admin's credential tag, filled by the admin_tag fixture
+
+
 def _claims(**overrides: object) -> dict[str, object]:
     now = int(time.time())
     claims: dict[str, object] = {
         "iss": ISSUER,
         "sub": "admin",
+        "cred": ADMIN_TAG["tag"],
         "jti": "j" * 32,
         "iat": now,
         "exp": now + 600,
@@ -182,8 +187,14 @@ FORGED = {
 }
 
 
+@pytest.fixture
+async def admin_tag(admin: Admin) -> None:
+    with admin.database.active():
+        ADMIN_TAG["tag"] = credential_tag(await AdminUser.get(username="admin"))
+
+
 @pytest.mark.parametrize("kind", list(FORGED))
-async def test_forged_or_stale_tokens_are_refused(admin: Admin, kind: str) -> None:
+async def test_forged_or_stale_tokens_are_refused(admin: Admin, kind: str, admin_tag: None) -> None:
     token = FORGED[kind]()
     with pytest.raises(InvalidToken):
         verify_token(token, JWT_SECRET)
@@ -194,10 +205,19 @@ async def test_forged_or_stale_tokens_are_refused(admin: Admin, kind: str) -> No
         assert (await client.get(ME)).status_code == 401
 
 
+async def test_a_token_of_an_older_password_is_refused(admin: Admin, admin_tag: None) -> None:
+    token = _signed(_claims(cred="0" * 16))  # well signed, but the password has changed since
+    async with admin.client(token) as client:
+        assert (await client.get(ME)).status_code == 401
+
+
 async def test_a_valid_hand_made_token_is_accepted_so_the_forgeries_prove_something(
-    admin: Admin,
+    admin: Admin, admin_tag: None
 ) -> None:
-    token, _ = issue_token("admin", JWT_SECRET)
+    token = _signed(_claims())
+    async with admin.client(token) as client:
+        assert (await client.get(ME)).status_code == 200
+    token = await admin.token_for("admin")
     async with admin.client(token) as client:
         assert (await client.get(ME)).status_code == 200
 

@@ -15,10 +15,9 @@ from starlette.routing import Route
 
 from routerx.admin.app import build_admin_app
 from routerx.auth.api_keys import digest_key
-from routerx.auth.jwt import issue_token
 from routerx.auth.passwords import hash_password
 from routerx.storage.models import AdminUser, ApiKey, Provider, RequestLog, RoutingRule, Tenant
-from tests.admin.admin_harness import JWT_SECRET, Admin
+from tests.admin.admin_harness import Admin
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/openapi.json"), ("POST", "/api/v1/auth/login")}
 VIEWER_WRITES = {
@@ -122,12 +121,13 @@ async def test_authorization_matrix(admin: Admin) -> None:
     checked = 0
     async with admin.client() as client:
         for method, template, operation in operations(document):
-            await check_operation(client, ids, method, template, operation)
+            await check_operation(admin, client, ids, method, template, operation)
             checked += 1
     assert checked >= 45
 
 
 async def check_operation(
+    admin: Admin,
     client: httpx2.AsyncClient,
     ids: dict[str, str],
     method: str,
@@ -146,7 +146,7 @@ async def check_operation(
         assert anonymous.json()["error"]["type"] == "authentication_error", where
 
     # Fresh tokens each time: some operations (logout, refresh) end the session they use.
-    viewer = await call(client, issue_token("viewer", JWT_SECRET)[0], method, path)
+    viewer = await call(client, await admin.token_for("viewer"), method, path)
     if role == "admin":
         assert viewer.status_code == 403, where
         assert viewer.json()["error"]["type"] == "permission_error", where
@@ -154,7 +154,7 @@ async def check_operation(
         assert viewer.status_code not in {401, 403}, where
         assert viewer.status_code < 500, where
 
-    as_admin = await call(client, issue_token("admin", JWT_SECRET)[0], method, path)
+    as_admin = await call(client, await admin.token_for("admin"), method, path)
     assert as_admin.status_code not in {401, 403}, where
     assert as_admin.status_code < 500, (where, as_admin.text)
     if method == "GET":

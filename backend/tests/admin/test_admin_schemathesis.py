@@ -10,8 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from routerx.auth import passwords
-from routerx.auth.jwt import issue_token
-from tests.admin.admin_harness import JWT_SECRET, Admin
+from tests.admin.admin_harness import Admin
 
 ST = str(Path(sys.executable).parent / "st")
 # Sign-out and refresh end the session the run signs in with.
@@ -25,7 +24,7 @@ def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_schemathesis_run(admin: Admin, tmp_path: Path, quick_password_hashing: None) -> None:
-    token, _ = issue_token("admin", JWT_SECRET)
+    token = await admin.token_for("admin")
     admin.gateway.breakers["p1"] = {"state": "closed", "calls": 0}
     command = [
         ST,

@@ -1,14 +1,17 @@
 """Who is calling: a session JWT from the `routerx_session` cookie or an `Authorization: Bearer`.
 
 A token is good only while it verifies (routerx.auth.jwt), its `jti` is not revoked, its user
-exists and is enabled, and it was issued after the user was created and after the user's last
-password change. Role and status are read from the database on every request, so disabling a
-user or changing a role takes effect at once.
+exists and is enabled, and its `cred` tag matches the user's current password hash: a password
+change (new hash, new salt) ends every older session at once, whatever the clock says. Role and
+status are read from the database on every request, so disabling a user or changing a role
+takes effect at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,8 +52,9 @@ def presented_token(request: Request) -> str | None:
     return request.cookies.get(COOKIE_NAME)
 
 
-def _whole_seconds(moment: dt.datetime | None) -> int:
-    return int(moment.timestamp()) if moment is not None else 0
+def credential_tag(user: AdminUser) -> str:
+    """Changes whenever the password does; tells nothing about the password."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 async def authenticate(request: Request, jwt_secret: str) -> Session:
@@ -66,8 +70,7 @@ async def authenticate(request: Request, jwt_secret: str) -> Session:
     user = await AdminUser.get_or_none(username=claims.subject)
     if user is None or user.disabled:
         raise unauthenticated("The session's user no longer exists or is disabled.")
-    not_before = max(_whole_seconds(user.created_at), _whole_seconds(user.password_changed_at))
-    if claims.issued_at < not_before:
+    if not hmac.compare_digest(claims.credential_tag, credential_tag(user)):
         raise unauthenticated("The password changed since this session began; sign in again.")
     return Session(user, claims)
 
@@ -86,7 +89,7 @@ async def revoke(claims: TokenClaims) -> None:
 
 def open_session(request: Request, user: AdminUser, jwt_secret: str) -> Response:
     """Issue a token for `user` and answer with it, in the body and as the session cookie."""
-    token, claims = issue_token(user.username, jwt_secret)
+    token, claims = issue_token(user.username, credential_tag(user), jwt_secret)
     expires_at = dt.datetime.fromtimestamp(claims.expires_at, dt.UTC)
     body = SessionToken(token, "bearer", expires_at, user.username, role_of(user))
     response = Response(msgspec.json.encode(body), media_type="application/json")

@@ -3,8 +3,9 @@
 Signed and checked with joserfc, the Authlib project's JOSE library (a dependency of Authlib,
 whose own `authlib.jose` is deprecated in its favour). Exactly one algorithm is accepted, so
 `alg: none`, RS/ES algorithms and algorithm-confusion tokens are refused before any claim is
-read. `exp`, `iat`, `iss`, `jti` and `sub` are required. Revocation needs the database and is
-checked by the admin session layer (routerx.admin.sessions).
+read. `exp`, `iat`, `iss`, `jti`, `sub` and `cred` are required. `cred` is a tag of the user's
+credentials at issue time, so a password change ends every older session at once. Revocation
+and the `cred` comparison need the database and are done by routerx.admin.sessions.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class InvalidToken(Exception):
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     subject: str
+    credential_tag: str
     jti: str
     issued_at: int
     expires_at: int
@@ -42,13 +44,21 @@ def _key(secret: str) -> OctKey:
 
 
 def issue_token(
-    subject: str, secret: str, *, lifetime_s: int = TOKEN_LIFETIME_S, now: float | None = None
+    subject: str,
+    credential_tag: str,
+    secret: str,
+    *,
+    lifetime_s: int = TOKEN_LIFETIME_S,
+    now: float | None = None,
 ) -> tuple[str, TokenClaims]:
     issued_at = int(time.time() if now is None else now)
-    claims = TokenClaims(subject, uuid.uuid4().hex, issued_at, issued_at + lifetime_s)
+    claims = TokenClaims(
+        subject, credential_tag, uuid.uuid4().hex, issued_at, issued_at + lifetime_s
+    )
     payload = {
         "iss": ISSUER,
         "sub": claims.subject,
+        "cred": claims.credential_tag,
         "jti": claims.jti,
         "iat": claims.issued_at,
         "exp": claims.expires_at,
@@ -63,6 +73,7 @@ def _registry(now: int) -> jwt.JWTClaimsRegistry:
         leeway=CLOCK_LEEWAY_S,
         iss={"essential": True, "value": ISSUER},
         sub={"essential": True},
+        cred={"essential": True},
         jti={"essential": True},
         iat={"essential": True},
         exp={"essential": True},
@@ -99,6 +110,7 @@ def verify_token(token: str, secret: str, *, now: float | None = None) -> TokenC
         raise InvalidToken("token issued in the future")
     return TokenClaims(
         subject=_string(claims, "sub"),
+        credential_tag=_string(claims, "cred"),
         jti=_string(claims, "jti"),
         issued_at=issued_at,
         expires_at=_integer(claims, "exp"),
