@@ -25,6 +25,9 @@ def _serve(settings: Settings, application_path: str, port: int, host: str, work
     from hypercorn.config import Config
     from hypercorn.run import run
 
+    from routerx.gateway import hypercorn_fix
+
+    hypercorn_fix.apply()
     _prepare_multiprocess_metrics(workers)
     config = Config()
     config.application_path = application_path

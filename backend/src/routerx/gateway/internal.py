@@ -5,6 +5,10 @@ Reachable only with the `x-routerx-internal` token derived from JWT_SECRET.
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections import Counter
+
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -76,7 +80,18 @@ def internal_routes(state: GatewayState) -> list[Route]:
             return _error(errors.invalid_request("The request body is not valid JSON."))
         return _json(explain_route(state.snapshot, sample, state.breakers))
 
+    async def runtime(request: Request) -> Response:
+        """Open tasks and file descriptors of this worker: leak checks after fault storms."""
+        if not authorized(request):
+            return forbidden()
+        tasks = asyncio.all_tasks()
+        kinds = Counter(getattr(t.get_coro(), "__qualname__", "?") for t in tasks)
+        body = {"pid": os.getpid(), "tasks": len(tasks), "task_kinds": dict(kinds),
+                "open_fds": len(os.listdir("/proc/self/fd"))}
+        return Response(msgspec.json.encode(body), media_type="application/json")
+
     return [
+        Route("/internal/runtime", runtime, methods=["GET"]),
         Route("/internal/breakers", breakers, methods=["GET"]),
         Route("/internal/breakers/{provider}/reset", reset, methods=["POST"]),
         Route("/internal/route-explain", route_explain, methods=["POST"]),
