@@ -37,8 +37,9 @@ async def runtime(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
 
 async def one_request(session: aiohttp.ClientSession, url: str, stream: bool) -> float:
     started = time.monotonic()
-    async with session.post(url + "/v1/chat/completions", json={**TEXT, "stream": stream},
-                            headers=AUTH) as response:
+    async with session.post(
+        url + "/v1/chat/completions", json={**TEXT, "stream": stream}, headers=AUTH
+    ) as response:
         await response.read()
         assert response.status in (200, 429, 502, 503, 504), response.status
     return time.monotonic() - started
@@ -48,7 +49,8 @@ async def burst(url: str, count: int) -> list[float]:
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
         return await asyncio.gather(
-            *(one_request(session, url, stream=i % 2 == 1) for i in range(count)))
+            *(one_request(session, url, stream=i % 2 == 1) for i in range(count))
+        )
 
 
 async def test_fault_storm_leaves_no_leaks() -> None:
@@ -74,8 +76,10 @@ async def test_fault_storm_leaves_no_leaks() -> None:
                     started = time.monotonic()
                     while True:
                         after = await runtime(session, gateway.url)
-                        if (after["tasks"] <= before["tasks"]
-                                and after["open_fds"] <= before["open_fds"]):
+                        if (
+                            after["tasks"] <= before["tasks"]
+                            and after["open_fds"] <= before["open_fds"]
+                        ):
                             break
                         assert time.monotonic() - started < 10, (before, after)
                         await asyncio.sleep(0.1)

@@ -14,8 +14,11 @@ from tests.gateway.conftest import AUTH
 from tests.support.database import connected, prepare
 from tests.support.processes import base_env, start_server
 
-SLOW_STREAM = {"model": "gpt-4.1-mini", "stream": True,
-               "messages": [{"role": "user", "content": "take your time"}]}
+SLOW_STREAM = {
+    "model": "gpt-4.1-mini",
+    "stream": True,
+    "messages": [{"role": "user", "content": "take your time"}],
+}
 
 
 async def test_sigterm_lets_streams_finish_and_flushes_the_log(tmp_path: Path) -> None:
@@ -25,14 +28,17 @@ async def test_sigterm_lets_streams_finish_and_flushes_the_log(tmp_path: Path) -
         await Provider.filter(name="mock-text").update(settings={"mock": {"chunk_delay_ms": 150}})
         await bump_config_version()
     # A long flush interval: rows written at exit prove the shutdown flush, not the timer.
-    gateway = await start_server("gateway", base_env(
-        database_url, REQUEST_LOG_FLUSH_INTERVAL_S="60", REQUEST_LOG_BATCH_SIZE="1000"))
+    gateway = await start_server(
+        "gateway",
+        base_env(database_url, REQUEST_LOG_FLUSH_INTERVAL_S="60", REQUEST_LOG_BATCH_SIZE="1000"),
+    )
     assert gateway.process is not None
     try:
         async with aiohttp.ClientSession() as session:
             responses = [
-                await session.post(gateway.url + "/v1/chat/completions", json=SLOW_STREAM,
-                                   headers=AUTH)
+                await session.post(
+                    gateway.url + "/v1/chat/completions", json=SLOW_STREAM, headers=AUTH
+                )
                 for _ in range(3)
             ]
             for response in responses:

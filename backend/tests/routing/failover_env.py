@@ -30,17 +30,23 @@ PROVIDER_SETTINGS = {
 TEXT = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}]}
 
 
-async def configure(database_url: str, primary: FakeOpenAI, secondary: FakeOpenAI,
-                    hedge_delay_ms: int | None = None) -> None:
+async def configure(
+    database_url: str, primary: FakeOpenAI, secondary: FakeOpenAI, hedge_delay_ms: int | None = None
+) -> None:
     await prepare(database_url)
     async with connected(database_url):
         for name, fake in (("primary", primary), ("secondary", secondary)):
             await Provider.create(
-                name=name, type="openai_compatible", base_url=fake.url + "/v1",
-                capabilities=["text", "vision"], settings=PROVIDER_SETTINGS,
+                name=name,
+                type="openai_compatible",
+                base_url=fake.url + "/v1",
+                capabilities=["text", "vision"],
+                settings=PROVIDER_SETTINGS,
             )
         await RoutingRule.create(
-            name="failover", model_pattern=MODEL, capability="text",
+            name="failover",
+            model_pattern=MODEL,
+            capability="text",
             hedge_delay_ms=hedge_delay_ms,
             targets=[
                 {"provider": "primary", "model": "up-primary", "weight": 1, "tier": 0},
@@ -52,9 +58,7 @@ async def configure(database_url: str, primary: FakeOpenAI, secondary: FakeOpenA
 
 
 async def start_gateway(database_url: str, **env: str) -> ServerProcess:
-    return await start_server(
-        "gateway", base_env(database_url, ENABLE_REAL_CALLS="true", **env)
-    )
+    return await start_server("gateway", base_env(database_url, ENABLE_REAL_CALLS="true", **env))
 
 
 @dataclass
@@ -67,14 +71,16 @@ class Answer:
 
 async def chat(url: str, body: dict[str, Any] | None = None, **extra: Any) -> Answer:
     payload = {**(body or TEXT), **extra}
-    async with aiohttp.ClientSession() as session, session.post(
-        url + "/v1/chat/completions", json=payload, headers=AUTH
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url + "/v1/chat/completions", json=payload, headers=AUTH) as response,
+    ):
         headers = {k.lower(): v for k, v in response.headers.items()}
         if headers.get("content-type", "").startswith("text/event-stream"):
             events = [
                 line.strip().removeprefix(b"data: ")
-                async for line in response.content if line.strip()
+                async for line in response.content
+                if line.strip()
             ]
             parsed = [e.decode() if e == b"[DONE]" else json.loads(e) for e in events]
             return Answer(response.status, headers, None, parsed)
@@ -82,9 +88,10 @@ async def chat(url: str, body: dict[str, Any] | None = None, **extra: Any) -> An
 
 
 async def breakers(url: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as session, session.get(
-        url + "/internal/breakers", headers=INTERNAL
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url + "/internal/breakers", headers=INTERNAL) as response,
+    ):
         assert response.status == 200
         return (await response.json())["breakers"]  # type: ignore[no-any-return]
 

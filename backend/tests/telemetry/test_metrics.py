@@ -53,8 +53,9 @@ async def test_metrics_reflect_the_requests_across_workers() -> None:
         async with FakeOpenAI.running() as primary, FakeOpenAI.running() as secondary:
             await configure(database_url, primary, secondary)
             with private_redis() as (redis_url, _):
-                gateway = await start_gateway(database_url, REDIS_URL=redis_url,
-                                              GATEWAY_WORKERS="2")
+                gateway = await start_gateway(
+                    database_url, REDIS_URL=redis_url, GATEWAY_WORKERS="2"
+                )
                 try:
                     body = {"model": MODEL, "messages": [{"role": "user", "content": canary}]}
                     primary.script(Scenario(prompt_tokens=10, completion_tokens=5))
@@ -77,16 +78,31 @@ async def test_metrics_reflect_the_requests_across_workers() -> None:
     assert canary not in text
     total = value(samples, "routerx_requests_total")
     assert total == 10, "requests from both workers are aggregated"
-    assert value(samples, "routerx_requests_total", provider="primary", status="200",
-                 model=MODEL, capability="text") == 7
+    assert (
+        value(
+            samples,
+            "routerx_requests_total",
+            provider="primary",
+            status="200",
+            model=MODEL,
+            capability="text",
+        )
+        == 7
+    )
     assert value(samples, "routerx_requests_total", provider="secondary", status="200") == 1
     assert value(samples, "routerx_requests_total", status="400") == 1
     assert value(samples, "routerx_requests_total", status="404", provider="", model="") == 1
     assert value(samples, "routerx_fallbacks_total", provider="secondary", model=MODEL) == 1
-    assert value(samples, "routerx_upstream_attempts_total", provider="primary",
-                 outcome="failure") == 1
-    assert value(samples, "routerx_upstream_attempts_total", provider="primary",
-                 outcome="client_error") == 1
+    assert (
+        value(samples, "routerx_upstream_attempts_total", provider="primary", outcome="failure")
+        == 1
+    )
+    assert (
+        value(
+            samples, "routerx_upstream_attempts_total", provider="primary", outcome="client_error"
+        )
+        == 1
+    )
     assert value(samples, "routerx_request_duration_seconds_count", stream="false") == 8
     assert value(samples, "routerx_request_duration_seconds_count", stream="true") == 1
     assert value(samples, "routerx_time_to_first_token_seconds_count", provider="primary") == 1

@@ -28,8 +28,11 @@ async def test_spans_carry_genai_attributes_and_no_prompt(tmp_path: Path) -> Non
     database_url = f"sqlite://{tmp_path / 'rx.sqlite3'}"
     await prepare(database_url)
     exporter = InMemorySpanExporter()
-    settings = Settings(database_url=database_url, jwt_secret="test-secret-not-the-example",
-                        log_flush_interval_s=0.05)
+    settings = Settings(
+        database_url=database_url,
+        jwt_secret="test-secret-not-the-example",
+        log_flush_interval_s=0.05,
+    )
     app = build_app(settings, span_processor=SimpleSpanProcessor(exporter))
     port = free_port()
     config = Config()
@@ -49,10 +52,14 @@ async def test_spans_carry_genai_attributes_and_no_prompt(tmp_path: Path) -> Non
                         await asyncio.sleep(0.05)
             ids = []
             for stream in (False, True):
-                body = {"model": "gpt-4.1-mini", "stream": stream,
-                        "messages": [{"role": "user", "content": canary}]}
-                async with session.post(url + "/v1/chat/completions", json=body,
-                                        headers=AUTH) as response:
+                body = {
+                    "model": "gpt-4.1-mini",
+                    "stream": stream,
+                    "messages": [{"role": "user", "content": canary}],
+                }
+                async with session.post(
+                    url + "/v1/chat/completions", json=body, headers=AUTH
+                ) as response:
                     assert response.status == 200
                     await response.read()
                     ids.append(response.headers["x-request-id"])

@@ -86,8 +86,12 @@ def internal_routes(state: GatewayState) -> list[Route]:
             return forbidden()
         tasks = asyncio.all_tasks()
         kinds = Counter(getattr(t.get_coro(), "__qualname__", "?") for t in tasks)
-        body = {"pid": os.getpid(), "tasks": len(tasks), "task_kinds": dict(kinds),
-                "open_fds": len(os.listdir("/proc/self/fd"))}
+        body = {
+            "pid": os.getpid(),
+            "tasks": len(tasks),
+            "task_kinds": dict(kinds),
+            "open_fds": len(os.listdir("/proc/self/fd")),
+        }
         return Response(msgspec.json.encode(body), media_type="application/json")
 
     return [
