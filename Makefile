@@ -8,13 +8,13 @@ BIN := $(VENV)/bin
 ROUTERX := $(BIN)/routerx
 COMPOSE := docker compose --env-file $(if $(wildcard .env),.env,.env.example) -f deploy/docker-compose.yml
 
-.PHONY: help install install-backend run gateway admin migrate seed test check test-backend \
-        services up down logs loadtest bench clean
+.PHONY: help install install-backend install-frontend build-frontend run migrate seed test check \
+        test-backend test-e2e services up down logs loadtest bench clean migrations
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-install: install-backend ## install everything `make run` needs (idempotent)
+install: install-backend install-frontend ## install everything `make run` needs (idempotent)
 
 $(BIN)/uv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,17 @@ install-backend: $(BIN)/uv
 	@$(BIN)/uv pip sync --quiet -p $(BIN)/python backend/requirements.lock
 	@$(BIN)/uv pip install --quiet -p $(BIN)/python --no-deps -e backend
 
-run: install ## run gateway :8080 and admin API :8081 on embedded SQLite with demo data
+install-frontend: frontend/node_modules/.package-lock.json
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	@command -v npm >/dev/null || bash scripts/ensure_node.sh
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build-frontend: install-frontend ## build the console (only when its sources changed)
+	@bash scripts/build_frontend.sh
+
+run: install build-frontend ## run gateway :8080, admin API :8081 and console :3000 on SQLite with demo data
 	@bash scripts/run_local.sh
 
 migrate: install-backend ## apply migrations to DATABASE_URL (the Compose database when `make up` runs)
@@ -35,16 +45,21 @@ seed: install-backend ## create the demo tenant, key, providers, rules and admin
 	@if [ -n "$$($(COMPOSE) ps -q postgres 2>/dev/null)" ]; then \
 		$(COMPOSE) run --rm migrate routerx seed; else $(ROUTERX) seed; fi
 
-check: install-backend ## ruff and mypy --strict
-	cd backend && .venv/bin/ruff check src tests && .venv/bin/ruff format --check src tests && .venv/bin/mypy
+check: install-backend install-frontend ## ruff, ruff format, mypy --strict, tsc
+	cd backend && .venv/bin/ruff check src tests ../scripts && .venv/bin/ruff format --check src tests ../scripts && .venv/bin/mypy
+	cd frontend && npx --no-install tsc --noEmit
 
 services: ## install and start PostgreSQL and Redis for the tests when missing or down
 	@bash scripts/ensure_services.sh
 
 test-backend: install-backend services
-	cd backend && .venv/bin/pytest -q -m "not browser" -p no:cacheprovider
+	cd backend && .venv/bin/pytest -q -p no:cacheprovider
 
-test: check test-backend ## the one test command: lint, types, backend tests
+test-e2e: install build-frontend ## console end-to-end tests in Debian Chromium against the real stack
+	@bash scripts/ensure_chromium.sh
+	cd frontend && NEXT_TELEMETRY_DISABLED=1 npx --no-install playwright test
+
+test: check test-backend test-e2e ## the one test command: lint, types, backend tests, browser tests
 
 clean: ## remove the local database and caches
 	rm -rf data backend/data .mypy_cache .ruff_cache backend/.pytest_cache

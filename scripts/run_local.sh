@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: migrate and seed the embedded database, then serve every part of RouterX in the
-# foreground. Ctrl-C stops them all.
+# foreground: gateway :8080, admin API :8081, console :3000. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUTERX=backend/.venv/bin/routerx
+export NEXT_TELEMETRY_DISABLED=1
 
 $ROUTERX migrate
 $ROUTERX seed
@@ -14,6 +15,13 @@ trap cleanup EXIT INT TERM
 
 $ROUTERX gateway & pids+=($!)
 $ROUTERX admin & pids+=($!)
+(cd frontend && ADMIN_API_URL="http://127.0.0.1:${ADMIN_PORT:-8081}" \
+  exec node node_modules/next/dist/bin/next start -p "${CONSOLE_PORT:-3000}") & pids+=($!)
 
-echo "RouterX: gateway http://localhost:${GATEWAY_PORT:-8080}  admin API http://localhost:${ADMIN_PORT:-8081}"
+cat <<MSG
+RouterX is running:
+  gateway    http://localhost:${GATEWAY_PORT:-8080}/v1   (key: demo_key_fake_123456)
+  admin API  http://localhost:${ADMIN_PORT:-8081}/api/v1
+  console    http://localhost:${CONSOLE_PORT:-3000}      (admin / admin123, local only)
+MSG
 wait -n "${pids[@]}"
