@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from routerx.auth.internal import INTERNAL_HEADER, internal_token
 from routerx.settings import Settings
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import Provider, RequestLog, RoutingRule, Tenant
+from tests.conftest import create_pg_database, drop_pg_database
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.database import connected, prepare
 from tests.support.processes import ServerProcess, base_env, start_server
@@ -116,9 +118,25 @@ async def log_row(database_url: str, request_id: str, deadline_s: float = 5.0) -
             await asyncio.sleep(0.05)
 
 
-async def gateways_running(*servers: ServerProcess) -> AsyncIterator[None]:
+@dataclass
+class FailoverEnv:
+    gateway: ServerProcess
+    database_url: str
+    primary: FakeOpenAI
+    secondary: FakeOpenAI
+
+
+@asynccontextmanager
+async def failover_env() -> AsyncIterator[FailoverEnv]:
+    """A fresh PostgreSQL database, two fake upstreams and a gateway routing between them."""
+    database_url = await create_pg_database()
     try:
-        yield
+        async with FakeOpenAI.running() as primary, FakeOpenAI.running() as secondary:
+            await configure(database_url, primary, secondary)
+            gateway = await start_gateway(database_url)
+            try:
+                yield FailoverEnv(gateway, database_url, primary, secondary)
+            finally:
+                gateway.stop()
     finally:
-        for server in servers:
-            server.stop()
+        await drop_pg_database(database_url)

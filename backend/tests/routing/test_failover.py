@@ -5,47 +5,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.conftest import create_pg_database, drop_pg_database
-from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.upstream import Scenario
 from tests.routing.failover_env import (
     AUTH,
     TEXT,
+    FailoverEnv,
     breakers,
     chat,
-    configure,
+    failover_env,
     log_row,
     reset_breakers,
-    start_gateway,
 )
-from tests.support.processes import ServerProcess
 
-
-@dataclass
-class Env:
-    gateway: ServerProcess
-    database_url: str
-    primary: FakeOpenAI
-    secondary: FakeOpenAI
+Env = FailoverEnv
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env() -> AsyncIterator[Env]:
-    database_url = await create_pg_database()
-    async with FakeOpenAI.running() as primary, FakeOpenAI.running() as secondary:
-        await configure(database_url, primary, secondary)
-        gateway = await start_gateway(database_url)
-        try:
-            yield Env(gateway, database_url, primary, secondary)
-        finally:
-            gateway.stop()
-    await drop_pg_database(database_url)
+    async with failover_env() as running:
+        yield running
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -13,33 +12,23 @@ import pytest_asyncio
 
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import Provider, RoutingRule
-from tests.conftest import create_pg_database, drop_pg_database
-from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.upstream import Scenario
-from tests.routing.failover_env import Answer, chat, configure, log_row, start_gateway
+from tests.routing.failover_env import (
+    Answer,
+    FailoverEnv,
+    chat,
+    failover_env,
+    log_row,
+)
 from tests.support.database import connected
-from tests.support.processes import ServerProcess
 
-
-@dataclass
-class Env:
-    gateway: ServerProcess
-    database_url: str
-    primary: FakeOpenAI
-    secondary: FakeOpenAI
+Env = FailoverEnv
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def env() -> AsyncIterator[Env]:
-    database_url = await create_pg_database()
-    async with FakeOpenAI.running() as primary, FakeOpenAI.running() as secondary:
-        await configure(database_url, primary, secondary)
-        gateway = await start_gateway(database_url)
-        try:
-            yield Env(gateway, database_url, primary, secondary)
-        finally:
-            gateway.stop()
-    await drop_pg_database(database_url)
+    async with failover_env() as running:
+        yield running
 
 
 async def update_rule(database_url: str, **changes: Any) -> int:
