@@ -58,4 +58,14 @@ test("create a tenant and a key, call the gateway with it, find the request and 
   await expect(trace.getByRole("listitem")).toHaveCount(1);
   await expect(trace.getByRole("listitem", { name: "Attempt 1: mock-text success" })).toBeVisible();
   await shot(page, "05-log-trace");
+
+  // Revoke the key: the gateway refuses it from then on.
+  await page.goto(`/tenants/${tenantId}`);
+  page.once("dialog", (dialog) => void dialog.accept());
+  await page.getByRole("button", { name: "Revoke key e2e backend" }).click();
+  await expect(page.getByRole("table", { name: "API keys" })).toContainText("revoked");
+  await expect(async () => {
+    const refused = await chat(request, key);
+    expect(refused.status).toBe(401);
+  }).toPass({ timeout: 15_000 });
 });

@@ -13,6 +13,7 @@ const FILTER_KEYS = ["tenant", "provider", "model", "status", "fallback", "range
 type FilterKey = (typeof FILTER_KEYS)[number];
 const STATUS_OPTIONS = ["2xx", "4xx", "5xx", "400", "401", "403", "404", "408", "429", "500", "502", "503", "504"];
 const LIVE_MS = 5_000;
+const PAGE_SIZES = ["10", "25", "50", "100"];
 
 export default function LogsPage() {
   const router = useRouter();
@@ -26,12 +27,13 @@ export default function LogsPage() {
     range: params.get("range") ?? "24h",
   };
   const cursor = params.get("cursor") ?? "";
+  const pageSize = PAGE_SIZES.includes(params.get("limit") ?? "") ? (params.get("limit") as string) : "50";
   const [model, setModel] = useState(filters.model);
   useEffect(() => setModel(filters.model), [filters.model]);
 
   const tenants = useApi<Page<Tenant>>("/tenants", { limit: 200 });
   const providers = useApi<Page<Provider>>("/providers", { limit: 200 });
-  const key = JSON.stringify({ ...filters, cursor });
+  const key = JSON.stringify({ ...filters, cursor, pageSize });
   const logs = useApi<LogPage>(
     "/logs",
     () => {
@@ -44,13 +46,13 @@ export default function LogsPage() {
         fallback: filters.fallback || undefined,
         from: range ? new Date(Date.now() - range.ms).toISOString() : undefined,
         cursor: cursor || undefined,
-        limit: 50,
+        limit: Number(pageSize),
       };
     },
     { key, pollMs: cursor ? undefined : LIVE_MS },
   );
 
-  const navigate = (changes: Partial<Record<FilterKey | "cursor", string>>) => {
+  const navigate = (changes: Partial<Record<FilterKey | "cursor" | "limit", string>>) => {
     const next = new URLSearchParams(params.toString());
     for (const [k, v] of Object.entries(changes)) {
       if (v) next.set(k, v);
@@ -189,6 +191,16 @@ export default function LogsPage() {
                     {page.data.length} request{page.data.length === 1 ? "" : "s"} on this page
                   </span>
                   <div className="pager-buttons">
+                    <label className="inline">
+                      Page size
+                      <select className="input" style={{ width: 80, height: 28 }} value={pageSize} onChange={(e) => navigate({ limit: e.target.value === "50" ? "" : e.target.value })}>
+                        {PAGE_SIZES.map((size) => (
+                          <option key={size} value={size}>
+                            {size}
+                          </option>
+                        ))}
+                      </select>
+                    </label>
                     <button type="button" className="btn btn-small" disabled={!cursor} onClick={() => navigate({ cursor: "" })}>
                       Newest
                     </button>
