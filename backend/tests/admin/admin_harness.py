@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -232,8 +232,9 @@ def build_with_gateway_url(settings: Settings, gateway_url: str) -> Starlette:
 
 @asynccontextmanager
 async def running_admin(
-    database_url: str, *, gateway_up: bool = True, **overrides: Any
+    database_url: str, *, gateway: str = "fake", **overrides: Any
 ) -> AsyncIterator[Admin]:
+    """`gateway`: "fake" (FakeGateway on a real port), "down" (nothing listens), or a URL."""
     # Tortoise caches each table's INSERT SQL by connection name, not dialect: a process that
     # ran another dialect's tests under the same connection name would reuse its SQL.
     EXECUTOR_CACHE.clear()
@@ -241,20 +242,24 @@ async def running_admin(
     database = DatabaseScope(database_url)
     await database.open()
     settings = admin_settings(database_url, **overrides)
-    gateway = FakeGateway(internal_token(settings))
+    fake = FakeGateway(internal_token(settings))
     try:
         with database.active():
             await ensure_default_admin()
             viewer = await AdminUser.create(
                 username="viewer", password_hash=hash_password(VIEWER_PASSWORD), role="viewer"
             )
-        async with serving(gateway.app()) as gateway_url:
-            app = build_with_gateway_url(settings, gateway_url if gateway_up else CLOSED_PORT_URL)
-            async with serving(app) as base_url:
-                admin = Admin(base_url, settings, database, gateway, viewer_id=viewer.id)
-                admin.admin_token = await admin.login("admin", "admin123")
-                admin.viewer_token = await admin.login("viewer", VIEWER_PASSWORD)
-                yield admin
+        async with AsyncExitStack() as stack:
+            if gateway == "fake":
+                gateway_url = await stack.enter_async_context(serving(fake.app()))
+            else:
+                gateway_url = CLOSED_PORT_URL if gateway == "down" else gateway
+            app = build_with_gateway_url(settings, gateway_url)
+            base_url = await stack.enter_async_context(serving(app))
+            admin = Admin(base_url, settings, database, fake, viewer_id=viewer.id)
+            admin.admin_token = await admin.login("admin", "admin123")
+            admin.viewer_token = await admin.login("viewer", VIEWER_PASSWORD)
+            yield admin
     finally:
         await database.close()
 

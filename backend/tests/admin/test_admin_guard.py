@@ -12,7 +12,7 @@ from routerx.admin.users import ensure_default_admin
 from routerx.auth.passwords import hash_password, needs_rehash, verify_password
 from routerx.settings import EXAMPLE_JWT_SECRET
 from routerx.storage.models import AdminUser
-from tests.admin.admin_harness import Admin, serving
+from tests.admin.admin_harness import Admin
 
 
 def test_passwords_use_argon2id_with_the_owasp_parameters() -> None:
@@ -55,6 +55,7 @@ async def test_the_app_refuses_to_start_in_production_with_the_example_secret(
     admin: Admin,
 ) -> None:
     settings = replace(admin.settings, env="production", jwt_secret=EXAMPLE_JWT_SECRET)
-    with pytest.raises(BaseException, match="JWT_SECRET"):
-        async with serving(build_admin_app(settings)):
+    app = build_admin_app(settings)
+    with pytest.raises(ProductionConfigError, match="JWT_SECRET"):
+        async with app.router.lifespan_context(app):
             pass
