@@ -6,7 +6,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useApi } from "@/lib/use-api";
 import type { LogPage, Page, Provider, Tenant } from "@/lib/api/types";
 import { Card, EmptyState, Loadable, PageHeader, Pill, SelectField, StatusCode, TextField } from "@/components/ui";
-import { formatDateTime, formatMs, formatNumber } from "@/lib/format";
+import { formatDateTime, formatMs, formatNumber, formatShortDateTime } from "@/lib/format";
 import { RANGES, isRangeKey } from "@/lib/ranges";
 
 const FILTER_KEYS = ["tenant", "provider", "model", "status", "fallback", "range"] as const;
@@ -157,29 +157,31 @@ export default function LogsPage() {
                         <th className="num">Latency</th>
                         <th className="num">TTFT</th>
                         <th className="num">Tokens</th>
-                        <th>Route</th>
+                        <th className="num">Attempts</th>
                       </tr>
                     </thead>
                     <tbody>
                       {page.data.map((log) => (
                         <tr key={log.request_id}>
-                          <td className="nowrap muted">{formatDateTime(log.created_at)}</td>
-                          <td>
+                          <td className="nowrap muted" title={formatDateTime(log.created_at)}>
+                            {formatShortDateTime(log.created_at)}
+                          </td>
+                          <td className="nowrap">
                             <Link className="mono row-link" href={`/logs/${encodeURIComponent(log.request_id)}`} title={log.request_id}>
                               {log.request_id.length > 14 ? `${log.request_id.slice(0, 14)}…` : log.request_id}
                             </Link>
                           </td>
-                          <td>{tenantName(log.tenant_id)}</td>
-                          <td className="mono">{log.model}</td>
-                          <td className="strong">{log.provider ?? <span className="muted">none</span>}</td>
+                          <td className="nowrap">{tenantName(log.tenant_id)}</td>
+                          <td className="mono nowrap">{log.model || <span className="muted">—</span>}</td>
+                          <td className="strong nowrap">{log.provider ?? <span className="muted">none</span>}</td>
                           <td>
                             <StatusCode status={log.status} />
                           </td>
                           <td className="num">{formatMs(log.latency_ms)}</td>
                           <td className="num">{log.stream ? formatMs(log.ttft_ms) : <span className="muted">—</span>}</td>
                           <td className="num">{formatNumber(log.total_tokens)}</td>
-                          <td className="nowrap">
-                            {log.fallback ? <Pill tone="amber">fallback</Pill> : null} <span className="muted">{log.attempt_count} attempt{log.attempt_count === 1 ? "" : "s"}</span>
+                          <td className="num nowrap">
+                            {log.fallback ? <Pill tone="amber">fallback</Pill> : null} {log.attempt_count}
                           </td>
                         </tr>
                       ))}
