@@ -9,7 +9,8 @@ test("pages carry the security headers", async ({ request }) => {
   expect(csp).toContain("frame-ancestors 'none'");
   expect(csp).not.toContain("unsafe-eval");
   expect(headers["x-content-type-options"]).toBe("nosniff");
-  expect(headers["referrer-policy"]).toBe("strict-origin-when-cross-origin");
+  expect(headers["referrer-policy"]).toBe("same-origin");
+  expect(headers["x-frame-options"]).toBe("DENY");
   expect(headers["x-powered-by"]).toBeUndefined();
   // Each page view has its own nonce.
   const again = (await request.get(`${stack.console}/login`)).headers()["content-security-policy"];
@@ -49,6 +50,10 @@ test("sign in: a clear error for a wrong password, then the console with the def
   await page.getByRole("button", { name: "24 h" }).click();
   await expect(page).toHaveURL(/range=24h/);
   await expect(page.getByRole("button", { name: "24 h" })).toHaveAttribute("aria-pressed", "true");
+  await page.getByLabel("Tenant").selectOption({ label: "demo" });
+  await expect(page).toHaveURL(/tenant=1/);
+  await expect(page).toHaveURL(/range=24h/);
+  await expect(page.getByRole("img", { name: "Request rate per provider" })).toBeVisible();
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();

@@ -3,7 +3,7 @@
 import { useMemo } from "react";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useApi } from "@/lib/use-api";
-import type { Stats, StatsPoint } from "@/lib/api/types";
+import type { Page, Stats, StatsPoint, Tenant } from "@/lib/api/types";
 import { Card, ErrorState, LoadingState, PageHeader } from "@/components/ui";
 import { LineChart, PALETTE, type Series } from "@/components/line-chart";
 import { BreakerTable } from "@/components/breakers";
@@ -28,15 +28,22 @@ export default function OverviewPage() {
   const params = useSearchParams();
   const rangeKey = (RANGES.some((r) => r.key === params.get("range")) ? params.get("range") : "1h") as RangeKey;
   const range = RANGES.find((r) => r.key === rangeKey) ?? RANGES[1]!;
+  const tenantId = params.get("tenant") ?? "";
+  const tenants = useApi<Page<Tenant>>("/tenants", { limit: 200 });
   // The window ("the last hour") is recomputed on every poll.
-  const stats = useApi<Stats>("/stats", () => rangeOf(rangeKey).query, { pollMs: range.pollMs, key: rangeKey });
+  const stats = useApi<Stats>("/stats", () => ({ ...rangeOf(rangeKey).query, tenant_id: tenantId || undefined }), {
+    pollMs: range.pollMs,
+    key: `${rangeKey}/${tenantId}`,
+  });
   const fallbackWindow = useMemo(() => rangeOf(rangeKey), [rangeKey]);
 
-  const setRange = (key: RangeKey) => {
+  const setParam = (name: string, value: string) => {
     const next = new URLSearchParams(params.toString());
-    next.set("range", key);
+    if (value) next.set(name, value);
+    else next.delete(name);
     router.replace(`/?${next.toString()}`);
   };
+  const setRange = (key: RangeKey) => setParam("range", key);
 
   const from = stats.data ? new Date(stats.data.from).getTime() : fallbackWindow.fromMs;
   const to = stats.data ? new Date(stats.data.to).getTime() : fallbackWindow.toMs;
@@ -63,13 +70,26 @@ export default function OverviewPage() {
         title="Overview"
         description="Traffic, errors, latency and fallbacks per provider, and the live state of every circuit breaker."
         actions={
-          <div className="segmented" role="group" aria-label="Time range">
-            {RANGES.map((r) => (
-              <button key={r.key} type="button" aria-pressed={r.key === rangeKey} onClick={() => setRange(r.key)}>
-                {r.label}
-              </button>
-            ))}
-          </div>
+          <>
+            <label className="inline">
+              <span className="sr-only">Tenant</span>
+              <select className="input" style={{ width: 180 }} value={tenantId} onChange={(e) => setParam("tenant", e.target.value)}>
+                <option value="">All tenants</option>
+                {(tenants.data?.data ?? []).map((t) => (
+                  <option key={t.id} value={String(t.id)}>
+                    {t.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <div className="segmented" role="group" aria-label="Time range">
+              {RANGES.map((r) => (
+                <button key={r.key} type="button" aria-pressed={r.key === rangeKey} onClick={() => setRange(r.key)}>
+                  {r.label}
+                </button>
+              ))}
+            </div>
+          </>
         }
       />
       <div className="stack">
