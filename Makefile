@@ -37,13 +37,27 @@ build-frontend: install-frontend ## build the console (only when its sources cha
 run: install build-frontend ## run gateway :8080, admin API :8081 and console :3000 on SQLite with demo data
 	@bash scripts/run_local.sh
 
-migrate: install-backend ## apply migrations to DATABASE_URL (the Compose database when `make up` runs)
-	@if $(COMPOSE) ps -q migrate >/dev/null 2>&1 && [ -n "$$($(COMPOSE) ps -q postgres 2>/dev/null)" ]; then \
-		$(COMPOSE) run --rm migrate; else $(ROUTERX) migrate; fi
+# True while the Compose stack's database runs (false without Docker): migrate/seed target it then.
+STACK_UP := [ -n "$$($(COMPOSE) ps --quiet postgres 2>/dev/null)" ]
 
-seed: install-backend ## create the demo tenant, key, providers, rules and admin (idempotent)
-	@if [ -n "$$($(COMPOSE) ps -q postgres 2>/dev/null)" ]; then \
-		$(COMPOSE) run --rm migrate routerx seed; else $(ROUTERX) seed; fi
+migrate: ## apply migrations: in the Docker stack while it runs, else to DATABASE_URL
+	@if $(STACK_UP); then $(COMPOSE) run --rm migrate; \
+	else $(MAKE) --no-print-directory install-backend && $(ROUTERX) migrate; fi
+
+seed: ## create the demo tenant, key, providers, rules and admin (idempotent; same rule as migrate)
+	@if $(STACK_UP); then $(COMPOSE) run --rm migrate routerx seed; \
+	else $(MAKE) --no-print-directory install-backend && $(ROUTERX) seed; fi
+
+up: ## build and start the Docker stack: console :3000, gateway :8080, Grafana :3001, Jaeger :16686
+	$(COMPOSE) up --detach --build
+	@echo "console http://localhost:3000  gateway http://localhost:8080  admin API http://localhost:8081"
+	@echo "Grafana http://localhost:3001 (admin/admin)  Jaeger http://localhost:16686  Prometheus http://localhost:9090"
+
+down: ## stop the Docker stack (the database volume stays; `make down V=1` removes it)
+	$(COMPOSE) down $(if $(V),--volumes)
+
+logs: ## follow the Docker stack's logs (`make logs S=gateway` for one service)
+	$(COMPOSE) logs --follow --tail=200 $(S)
 
 check: install-backend install-frontend ## ruff, ruff format, mypy --strict, tsc
 	cd backend && .venv/bin/ruff check src tests ../scripts && .venv/bin/ruff format --check src tests ../scripts && .venv/bin/mypy

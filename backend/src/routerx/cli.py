@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import logging
 import os
+import shutil
 import sys
 import tempfile
 
@@ -16,9 +18,11 @@ from routerx.telemetry.logging import configure_logging
 def _prepare_multiprocess_metrics(workers: int) -> None:
     """Several workers: each writes its metrics to files in one fresh directory, which
     /metrics aggregates. Set before the workers start, since prometheus_client reads it at
-    import."""
+    import; removed again when the server exits."""
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="routerx-metrics-")
+        directory = tempfile.mkdtemp(prefix="routerx-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
 def _serve(settings: Settings, application_path: str, port: int, host: str, workers: int) -> None:

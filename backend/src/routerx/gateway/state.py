@@ -17,6 +17,7 @@ from routerx.settings import Settings
 from routerx.storage.log_writer import RequestLogWriter
 from routerx.storage.snapshot import ConfigSnapshot
 from routerx.storage.snapshot_loader import SnapshotRefresher
+from routerx.telemetry import metrics
 
 log = logging.getLogger("routerx.gateway")
 
@@ -56,5 +57,9 @@ class GatewayState:
         self.providers = providers
         snapshot = _without_unbuilt_providers(snapshot, providers)
         self.breakers.configure(snapshot.providers)
+        for name in snapshot.providers:  # a series per provider from the start, not only
+            view = self.breakers.view(name)  # after its first transition
+            state = view.state.value if view is not None else "closed"
+            metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_STATE_VALUES[state])
         self.snapshot = snapshot
         self.loaded = True
