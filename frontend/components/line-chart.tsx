@@ -42,6 +42,7 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
   const clipId = useId();
   const [hover, setHover] = useState<number | null>(null);
   const allValues = series.flatMap((s) => s.points.map((p) => p.v).filter((v): v is number => v !== null && Number.isFinite(v)));
+  const empty = allValues.length === 0;
   const step = niceStep(Math.max(0, ...allValues), integer);
   const max = step * TICKS;
   const innerW = W - PAD.left - PAD.right;
@@ -81,7 +82,6 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
     }
     return { s, d };
   });
-  const empty = allValues.length === 0;
 
   return (
     <figure style={{ margin: 0 }}>
@@ -94,9 +94,11 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
         {ticks.map((tick) => (
           <g key={tick}>
             <line className="grid-line" x1={PAD.left} x2={W - PAD.right} y1={y(tick)} y2={y(tick)} />
-            <text x={PAD.left - 8} y={y(tick) + 4} textAnchor="end">
-              {format(tick)}
-            </text>
+            {!empty || tick === 0 ? (
+              <text x={PAD.left - 8} y={y(tick) + 4} textAnchor="end">
+                {format(tick)}
+              </text>
+            ) : null}
           </g>
         ))}
         {xTicks.map((tick, i) => (

@@ -34,6 +34,7 @@ export function formatMs(value: number | null | undefined): string {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
   if (value >= 10_000) return `${(value / 1000).toFixed(1)} s`;
   if (value >= 100) return `${Math.round(value)} ms`;
+  if (value < 1) return `${Number(value.toFixed(2))} ms`;
   return `${value.toFixed(value >= 10 ? 0 : 1)} ms`;
 }
 
