@@ -4,7 +4,6 @@ database, next to a fake of the gateway's internal endpoints (also a real server
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,7 +24,6 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from routerx.admin.app import build_admin_app
 from routerx.admin.database import DatabaseScope
-from routerx.admin.gateway_client import GATEWAY_URL_ENV
 from routerx.admin.sessions import credential_tag
 from routerx.admin.users import ensure_default_admin
 from routerx.auth.internal import INTERNAL_HEADER, internal_token
@@ -218,16 +216,7 @@ def admin_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 def build_with_gateway_url(settings: Settings, gateway_url: str) -> Starlette:
-    """GATEWAY_INTERNAL_URL is read once, when the app is built."""
-    previous = os.environ.get(GATEWAY_URL_ENV)
-    os.environ[GATEWAY_URL_ENV] = gateway_url
-    try:
-        return build_admin_app(settings)
-    finally:
-        if previous is None:
-            del os.environ[GATEWAY_URL_ENV]
-        else:
-            os.environ[GATEWAY_URL_ENV] = previous
+    return build_admin_app(replace(settings, gateway_internal_url=gateway_url))
 
 
 @asynccontextmanager

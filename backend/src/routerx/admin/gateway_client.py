@@ -3,13 +3,11 @@
 Live breaker state and the rule tester's answer exist only inside the gateway process, so the
 admin API asks it: `GET /internal/breakers`, `POST /internal/breakers/{provider}/reset` and
 `POST /internal/route-explain`, each with the `x-routerx-internal` header; routerx.wire.internal
-holds that contract. The gateway's address is the one setting read here rather than in settings.py:
-GATEWAY_INTERNAL_URL (default http://127.0.0.1:8080).
+holds that contract. The gateway's address is Settings.gateway_internal_url (GATEWAY_INTERNAL_URL).
 """
 
 from __future__ import annotations
 
-import os
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -24,15 +22,9 @@ from routerx.wire.internal import (
     RouteExplanation,
 )
 
-GATEWAY_URL_ENV = "GATEWAY_INTERNAL_URL"
-DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
 TIMEOUT_S = 3.0
 
 T = TypeVar("T")
-
-
-def gateway_internal_url() -> str:
-    return (os.environ.get(GATEWAY_URL_ENV) or DEFAULT_GATEWAY_URL).rstrip("/")
 
 
 class GatewayUnavailable(Exception):

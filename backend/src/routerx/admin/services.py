@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from routerx.admin.gateway_client import GatewayClient, gateway_internal_url
+from routerx.admin.gateway_client import GatewayClient
 from routerx.admin.throttle import LoginThrottle, build_throttle
 from routerx.auth.internal import internal_token
 from routerx.auth.passwords import DEFAULT_ADMIN_PASSWORD, verify_password_async
@@ -48,7 +48,7 @@ class AdminServices:
             settings=settings,
             openapi_document=openapi_document,
             throttle=build_throttle(settings.redis_url),
-            gateway=GatewayClient(gateway_internal_url(), internal_token(settings)),
+            gateway=GatewayClient(settings.gateway_internal_url, internal_token(settings)),
             default_passwords=DefaultPasswordCheck(),
         )
 
