@@ -69,7 +69,7 @@ services: ## install and start PostgreSQL and Redis for the tests when missing o
 test-backend: install-backend services
 	cd backend && .venv/bin/pytest -q -p no:cacheprovider
 
-test-e2e: install build-frontend ## console end-to-end tests in Debian Chromium against the real stack
+test-e2e: install ## console end-to-end tests in Debian Chromium against the real stack
 	@bash scripts/ensure_chromium.sh
 	cd frontend && NEXT_TELEMETRY_DISABLED=1 npx --no-install playwright test
 

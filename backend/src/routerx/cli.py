@@ -1,4 +1,4 @@
-"""routerx gateway | admin | migrate | seed"""
+"""routerx gateway | admin | migrate | seed | create-admin"""
 
 from __future__ import annotations
 
@@ -71,6 +71,38 @@ def _seed(settings: Settings) -> None:
     print("seeded: " + (", ".join(created) if created else "nothing new (already seeded)"))
 
 
+MIN_ADMIN_PASSWORD = 12
+
+
+def _create_admin(settings: Settings, username: str) -> int:
+    """Password from ROUTERX_ADMIN_PASSWORD, or asked for on the terminal (never an argument,
+    which would land in shell history and process listings)."""
+    import getpass
+
+    from tortoise import Tortoise
+
+    from routerx.admin.users import upsert_admin
+    from routerx.storage.db import init_db
+
+    password = os.environ.get("ROUTERX_ADMIN_PASSWORD") or getpass.getpass("New password: ")
+    if len(password) < MIN_ADMIN_PASSWORD or password == "admin123":  # noqa: S105
+        print(
+            f"routerx: the password needs at least {MIN_ADMIN_PASSWORD} characters", file=sys.stderr
+        )
+        return 2
+
+    async def run() -> bool:
+        await init_db(settings.database_url)
+        try:
+            return await upsert_admin(username, password)
+        finally:
+            await Tortoise.close_connections()
+
+    created = asyncio.run(run())
+    print(f"admin user {username!r} {'created' if created else 'updated'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="routerx", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("admin", help="serve the admin REST API")
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("seed", help="create the demo data (idempotent)")
+    create_admin = commands.add_parser(
+        "create-admin", help="create or reset an admin user (password from ROUTERX_ADMIN_PASSWORD)"
+    )
+    create_admin.add_argument("--username", default="admin")
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -97,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         _serve(settings, "routerx.admin.asgi:app", settings.admin_port, settings.admin_host, 1)
     elif args.command == "migrate":
         _migrate(settings)
+    elif args.command == "create-admin":
+        return _create_admin(settings, args.username)
     else:
         _seed(settings)
     return 0

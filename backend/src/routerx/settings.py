@@ -57,6 +57,7 @@ class Settings:
     admin_host: str = "0.0.0.0"  # noqa: S104
     admin_port: int = 8081
     gateway_internal_url: str = "http://127.0.0.1:8080"
+    trusted_proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
     max_body_bytes: int = 60 * 1024 * 1024
     log_level: str = "INFO"
     config_poll_interval_s: float = 1.0
@@ -105,6 +106,11 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
         gateway_workers=_int("GATEWAY_WORKERS", get("GATEWAY_WORKERS", default_workers), 1),
         admin_host=get("ADMIN_HOST", "0.0.0.0"),  # noqa: S104
         admin_port=_int("ADMIN_PORT", get("ADMIN_PORT", "8081"), 1),
+        trusted_proxies=frozenset(
+            part.strip()
+            for part in get("TRUSTED_PROXIES", "127.0.0.1,::1").split(",")
+            if part.strip()
+        ),
         gateway_internal_url=(
             get("GATEWAY_INTERNAL_URL", "http://127.0.0.1:8080") or "http://127.0.0.1:8080"
         ).rstrip("/"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
 import socket
@@ -17,6 +18,17 @@ import aiohttp
 
 BACKEND = Path(__file__).resolve().parents[2]
 ROUTERX = str(Path(sys.executable).parent / "routerx")
+
+
+_started: list[subprocess.Popen[bytes]] = []
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """A test run that dies (or is interrupted) must not leave servers behind."""
+    for process in _started:
+        if process.poll() is None:
+            process.kill()
 
 
 def free_port() -> int:

@@ -46,8 +46,10 @@ class Me(msgspec.Struct):
     session_expires_at: Timestamp
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def client_ip(request: Request, trusted_proxies: frozenset[str]) -> str | None:
+    """The caller's address for throttling; None when it is a proxy such as the console."""
+    host = request.client.host if request.client else None
+    return None if host is None or host in trusted_proxies else host
 
 
 def _bad_credentials() -> ApiError:
@@ -57,7 +59,9 @@ def _bad_credentials() -> ApiError:
 async def login(call: Call) -> Response:
     body: Credentials = call.body
     throttle = call.services.throttle
-    keys = throttle_keys(body.username, client_ip(call.request))
+    keys = throttle_keys(
+        body.username, client_ip(call.request, call.services.settings.trusted_proxies)
+    )
     wait = await throttle.retry_after(keys)
     if wait is not None:
         raise too_many_attempts(wait)
@@ -110,7 +114,9 @@ async def change_password(call: Call) -> Response:
     body: PasswordChange = call.body
     user = call.user
     throttle = call.services.throttle
-    keys = throttle_keys(user.username, client_ip(call.request))
+    keys = throttle_keys(
+        user.username, client_ip(call.request, call.services.settings.trusted_proxies)
+    )
     wait = await throttle.retry_after(keys)
     if wait is not None:
         raise too_many_attempts(wait)

@@ -21,10 +21,15 @@ WINDOW_S = 300.0
 MAX_TRACKED_KEYS = 100_000
 
 
-def throttle_keys(username: str, client_ip: str) -> list[str]:
+def throttle_keys(username: str, client_ip: str | None) -> list[str]:
+    """Per username always; per client address only when the address is the client's own.
+
+    Behind the console every login arrives from the console's address, and the forwarded
+    client address cannot be trusted (Next.js passes a client-sent X-Forwarded-For through),
+    so counting per address there would let five bad passwords lock every operator out."""
     # Hashed: a username is user input of any length and must not shape a Redis key.
     user = hashlib.sha256(username.casefold().encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return [f"user:{user}", f"ip:{client_ip}"]
+    return [f"user:{user}"] + ([f"ip:{client_ip}"] if client_ip is not None else [])
 
 
 class LoginThrottle(Protocol):

@@ -179,3 +179,18 @@ async def ensure_default_admin() -> AdminUser | None:
     )
     log.info("created the default admin user %r; change its password", DEFAULT_ADMIN_USERNAME)
     return user
+
+
+async def upsert_admin(username: str, password: str) -> bool:
+    """Create an admin with this password, or make the user an admin with it. True if created.
+
+    For `routerx create-admin`: the way to a first admin in production, where the seeded
+    admin/admin123 is refused."""
+    password_hash = await hash_password_async(password)
+    user = await AdminUser.get_or_none(username=username)
+    if user is None:
+        await AdminUser.create(username=username, password_hash=password_hash, role="admin")
+        return True
+    user.password_hash, user.role, user.disabled = password_hash, "admin", False
+    await user.save(update_fields=["password_hash", "role", "disabled"])
+    return False

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from routerx.storage.log_row import LogRow
-from routerx.storage.models import RequestLog
+from routerx.storage.models import ApiKey, RequestLog
 from routerx.telemetry import metrics
 
 log = logging.getLogger("routerx.request_log")
@@ -26,6 +26,8 @@ MAX_BACKOFF_S = 2.0
 
 
 async def write_to_database(rows: list[LogRow]) -> None:
+    """One INSERT for the batch, and one UPDATE for the keys' last-used times (exact to within
+    one batch, which is at most the flush interval)."""
     await RequestLog.bulk_create(
         [
             RequestLog(
@@ -38,6 +40,14 @@ async def write_to_database(rows: list[LogRow]) -> None:
             for row in rows
         ]
     )
+    last_used: dict[int, float] = {}
+    for row in rows:
+        if row.key_id is not None:
+            last_used[row.key_id] = max(row.created_at, last_used.get(row.key_id, 0.0))
+    if last_used:
+        await ApiKey.filter(id__in=list(last_used)).update(
+            last_used_at=datetime.fromtimestamp(max(last_used.values()), UTC)
+        )
 
 
 class RequestLogWriter:

@@ -1,0 +1,70 @@
+"""The routerx command line: migrate and seed are idempotent; create-admin unlocks production."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from routerx.admin.guard import check_production
+from routerx.settings import Settings
+from routerx.storage.models import AdminUser, ApiKey, Provider, RoutingRule, Tenant
+from tests.support.database import connected
+from tests.support.processes import BACKEND, ROUTERX, base_env
+
+
+def routerx(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ROUTERX, *args],
+        env=base_env(database_url, **env),
+        cwd=BACKEND,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def counts(database_url: str) -> tuple[int, ...]:
+    async with connected(database_url):
+        return tuple(
+            [
+                await model.all().count()
+                for model in (Tenant, ApiKey, Provider, RoutingRule, AdminUser)
+            ]
+        )
+
+
+async def test_migrate_and_seed_twice_change_nothing_the_second_time(pg_url: str) -> None:
+    for _ in range(2):
+        assert routerx(pg_url, "migrate").returncode == 0
+    first = routerx(pg_url, "seed")
+    assert first.returncode == 0 and "tenant demo" in first.stdout
+    after_first = await counts(pg_url)
+    second = routerx(pg_url, "seed")
+    assert second.returncode == 0 and "nothing new" in second.stdout
+    assert await counts(pg_url) == after_first == (1, 1, 3, 2, 1)
+
+
+async def test_create_admin_replaces_the_default_password(tmp_path: Path) -> None:
+    database_url = f"sqlite://{tmp_path / 'rx.sqlite3'}"
+    assert routerx(database_url, "migrate").returncode == 0
+    assert routerx(database_url, "seed").returncode == 0
+    production = Settings(
+        database_url=database_url,
+        env="production",
+        jwt_secret="a-real-secret-for-this-test-0123456789",
+    )
+    async with connected(database_url):
+        try:
+            await check_production(production)
+            raise AssertionError("the default admin password passed the production guard")
+        except Exception as refused:
+            assert "admin123" in str(refused) or "password" in str(refused).lower()
+
+    weak = routerx(database_url, "create-admin", ROUTERX_ADMIN_PASSWORD="short")
+    assert weak.returncode == 2
+    done = routerx(database_url, "create-admin", ROUTERX_ADMIN_PASSWORD="correct horse battery")
+    assert done.returncode == 0 and "updated" in done.stdout
+    assert "correct horse" not in done.stdout + done.stderr
+    async with connected(database_url):
+        await check_production(production)
