@@ -20,6 +20,7 @@ from routerx.gateway.chat import ChatCompletionsEndpoint
 from routerx.gateway.internal import internal_routes
 from routerx.gateway.models import ModelsEndpoint
 from routerx.gateway.state import GatewayState
+from routerx.limits import build_limiter
 from routerx.routing.breaker import BreakerState
 from routerx.routing.breaker_gate import build_breakers
 from routerx.settings import Settings
@@ -68,7 +69,8 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
         flush_interval_s=settings.log_flush_interval_s,
     )
     breakers = build_breakers(settings, on_transition=_on_breaker_transition)
-    state = GatewayState(settings=settings, breakers=breakers, log_writer=writer)
+    limiter = build_limiter(settings.redis_url)
+    state = GatewayState(settings=settings, breakers=breakers, log_writer=writer, limiter=limiter)
     tracing_on = tracing.configure_tracing(settings.otel_endpoint, span_processor)
 
     async def healthz(request: Request) -> Response:
@@ -84,6 +86,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
                 "database": database,
                 "request_log": "ok" if writer.healthy else "buffering",
                 "redis": state.breakers.status(),
+                "rate_limits": limiter.status,
             },
             "request_log_pending": writer.pending,
         }
@@ -100,6 +103,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
             asyncio.create_task(writer.run(), name="request-log-writer"),
         ]
         await state.breakers.start()
+        await limiter.start()
         try:
             yield
         finally:
@@ -108,6 +112,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
             await asyncio.gather(*tasks, return_exceptions=True)
             await writer.flush(SHUTDOWN_FLUSH_S)
             await state.breakers.stop()
+            await limiter.stop()
             await state.http.close()
             await close_db(timeout_s=DB_CLOSE_TIMEOUT_S)
             mark_worker_dead()

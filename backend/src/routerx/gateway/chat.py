@@ -31,6 +31,7 @@ from routerx.gateway.asgi_io import (
 from routerx.gateway.request_parsing import decode_body, validate
 from routerx.gateway.sse import DONE, SSE_HEADERS, event, usage_only_chunk
 from routerx.gateway.state import GatewayState
+from routerx.limits import Limits, Reservation
 from routerx.providers.base import Call, Completion, StreamStats
 from routerx.providers.errors import FailureKind, UpstreamError
 from routerx.providers.images import ImageRejected
@@ -68,6 +69,7 @@ class Exchange:
     response_headers: Headers = field(default_factory=list)
     watcher: asyncio.Task[None] | None = None
     model_label: str = ""  # the routing rule's configured pattern: safe as a metric label
+    reservation: Reservation | None = None
     winner_span: Span | None = None
 
     def elapsed_ms(self) -> float:
@@ -119,6 +121,8 @@ class ChatCompletionsEndpoint:
                 exchange.watcher.cancel()
             row.latency_ms = exchange.elapsed_ms()
             self.state.log_writer.submit(row)
+            if exchange.reservation is not None:
+                self.state.limiter.settle(exchange.reservation, row.total_tokens)
             observe_request(row, exchange.model_label)
             _log_request(row, exchange.model_label)
 
@@ -165,11 +169,28 @@ class ChatCompletionsEndpoint:
             ) from None
         row.rule = plan.rule.name
         exchange.model_label = plan.rule.model_pattern
+        self._enforce_limits(exchange, key, request)
         exchange.watcher = asyncio.create_task(_watch_disconnect(receive, asyncio.current_task()))
         if request.stream:
             await self._stream(send, exchange, plan, request, raw)
         else:
             await self._complete(send, exchange, plan, request, raw)
+
+    def _enforce_limits(self, exchange: Exchange, key: KeyEntry, request: ChatRequest) -> None:
+        """Requests and tokens per minute, checked before any upstream call: tokens are
+        estimated now (prompt plus the requested output cap) and settled with the real usage."""
+        tenant = key.tenant
+        estimate = estimate_prompt_tokens(request) + (request.output_token_cap or 0)
+        decision = self.state.limiter.check_and_reserve(
+            tenant.id, Limits.of(tenant), key.id, Limits.of(key), estimate
+        )
+        exchange.response_headers.extend(decision.headers)
+        if not decision.allowed:
+            exchange.row.error_type = "rate_limited"
+            raise errors.rate_limited(
+                decision.scope or "tenant", decision.limit or "rpm", decision.retry_after_s
+            )
+        exchange.reservation = decision.reservation
 
     def _fallback(self, exchange: Exchange, plan: RoutePlan) -> FallbackRun:
         return FallbackRun(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -110,6 +111,26 @@ def all_providers_unavailable(retry_after_s: float) -> GatewayError:
         None,
         "providers_unavailable",
         {"retry-after": str(seconds)},
+    )
+
+
+def rate_limited(scope: str, limit: str, retry_after_s: float | None) -> GatewayError:
+    what = {"rpm": "requests", "tpm": "tokens"}.get(limit, limit)
+    if retry_after_s is None:
+        return GatewayError(
+            429,
+            f"This request alone exceeds the {scope}'s {what}-per-minute limit.",
+            "rate_limit_error",
+            None,
+            "rate_limit_exceeded",
+        )
+    return GatewayError(
+        429,
+        f"Rate limit reached: the {scope}'s {what} per minute. Retry after the given time.",
+        "rate_limit_error",
+        None,
+        "rate_limit_exceeded",
+        {"retry-after": str(max(1, math.ceil(retry_after_s)))},
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -22,6 +23,9 @@ FORBIDDEN_FIELDS = (
     "extra_headers",
 )
 _decoder = msgspec.json.Decoder()
+# No model name has control characters, and PostgreSQL cannot store NUL in text: a NUL in the
+# request-log row's `model` would fail its batch, again and again, for every tenant.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 HTTP_SCHEMES = ("https://", "http://")
 
 
@@ -33,6 +37,14 @@ def decode_body(body: bytes) -> dict[str, Any]:
     except msgspec.DecodeError as exc:
         raise invalid_request(
             f"The request body is not valid JSON: {exc}", code="invalid_json"
+        ) from None
+    except UnicodeDecodeError:  # msgspec raises it, not DecodeError, for bad UTF-8 in a string
+        raise invalid_request(
+            "The request body is not valid JSON: it is not valid UTF-8.", code="invalid_json"
+        ) from None
+    except RecursionError:
+        raise invalid_request(
+            "The request body is not valid JSON: it is nested too deeply.", code="invalid_json"
         ) from None
     if not isinstance(raw, dict):
         raise invalid_request("The request body must be a JSON object.")
@@ -51,6 +63,8 @@ def validate(raw: dict[str, Any]) -> ChatRequest:
         request = msgspec.convert(raw, ChatRequest)
     except msgspec.ValidationError as exc:
         raise from_validation_error(exc) from None
+    if _CONTROL_CHARACTERS.search(request.model):
+        raise invalid_request("`model` must not contain control characters.", "model")
     if request.n is not None and request.n > 1:
         raise invalid_request("`n` greater than 1 is not supported.", "n", "unsupported_parameter")
     budget = ImageBudget()
@@ -76,6 +90,10 @@ def _check_image(url: str, param: str, budget: ImageBudget) -> None:
             parse_data_url(url, param=param, budget=budget)
         except ImageRejected as rejected:
             raise invalid_request(rejected.message, param, "invalid_image") from None
+        except ValueError:  # binascii refuses non-ASCII text with a plain ValueError
+            raise invalid_request(
+                "The data URL does not contain valid base64.", param, "invalid_image"
+            ) from None
     elif not url.startswith(HTTP_SCHEMES):
         raise invalid_request(
             "An image URL must be an http(s) URL or a data: URL.", param, "invalid_image_url"

@@ -7,6 +7,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 
+from routerx.limits import RateLimiter
 from routerx.providers.base import Provider
 from routerx.providers.config_loader import ProviderConfigError
 from routerx.providers.http import HttpClient
@@ -36,6 +37,7 @@ class GatewayState:
     settings: Settings
     breakers: ProviderBreakers
     log_writer: RequestLogWriter
+    limiter: RateLimiter
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     snapshot: ConfigSnapshot = field(default_factory=lambda: ConfigSnapshot(version=-1))
     providers: dict[str, Provider] = field(default_factory=dict)
