@@ -136,13 +136,13 @@ def start_targets(plan: Plan, services: Services) -> list[Target]:
     return started
 
 
-def run(plan: Plan, services: Services) -> list[report.Sample]:
+def run(plan: Plan, services: Services, samples: list[report.Sample]) -> None:
+    """Measure into `samples`, so that an interrupted run still reports what it measured."""
     started = start_targets(plan, services)
     for target in started:
         for mode in plan.modes:
             say(f"warm-up {target.name} {mode}")
             measure(target, mode, WARMUP_CONNECTIONS, plan.warmup_s, 0)
-    samples: list[report.Sample] = []
     total = plan.reps * len(plan.modes) * len(plan.connections) * len(started)
     for rep in range(1, plan.reps + 1):
         for mode in plan.modes:
@@ -155,10 +155,9 @@ def run(plan: Plan, services: Services) -> list[report.Sample]:
                         f"{connections:3} conns: {sample.requests_per_s:9.0f} req/s  "
                         f"p50 {sample.p50_ms:7.2f} ms  errors {sample.errors}"
                     )
-    return samples
 
 
-def notes(plan: Plan) -> list[str]:
+def notes(plan: Plan, load_before: float, load_after: float) -> list[str]:
     return [
         f"Run {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.node()} "
         f"({platform.machine()}, {os.cpu_count()} CPUs), {plan.duration_s:g} s per run, "
@@ -169,6 +168,9 @@ def notes(plan: Plan) -> list[str]:
         f"`--num_workers {plan.workers}`, no database, logging off.",
         "Mock upstream: scripts/bench/mock_upstream.c (epoll, keep-alive; the 16-chunk stream "
         "is written at once).",
+        f"Load average (1 min) before / after: {load_before:.1f} / {load_after:.1f}; anything "
+        "above ~0.5 means other work shared the cores and every figure but the ratios is "
+        "pessimistic.",
     ]
 
 
@@ -177,9 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     services = Services()
     samples: list[report.Sample] = []
     status = 0
+    load_before = os.getloadavg()[0]
     with sigterm_as_interrupt():
         try:
-            samples = run(plan, services)
+            run(plan, services, samples)
         except KeyboardInterrupt:
             say("interrupted: stopping everything")
             status = 130
@@ -196,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                 except Exception as error:  # a cleanup failure must not hide the results
                     say(f"could not drop the benchmark database: {error}")
     if samples:
-        text = report.render(samples, notes(plan), plan.connections, plan.targets)
+        load = notes(plan, load_before, os.getloadavg()[0])
+        text = report.render(samples, load, plan.connections, plan.targets)
         plan.output.parent.mkdir(parents=True, exist_ok=True)
         plan.output.write_text(text)
         raw = [dataclasses.asdict(sample) for sample in samples]

@@ -2,7 +2,7 @@
 the same production setup as `make bench`, and the samples are grouped by who spent the CPU.
 
 Run: backend/.venv/bin/python -m scripts.bench.hotpath_profile [--mode json|stream] [--duration S]
-Writes scripts/bench/results/profile-<mode>.md and the raw collapsed stacks beside it.
+Writes scripts/bench/results/profile-<mode>.md; the raw collapsed stacks go to .bench/profile/.
 
 A sample is charged to the innermost frame that belongs to a known component (hypercorn,
 Starlette, RouterX's handler, aiohttp, ...); standard-library frames are charged to their caller,
@@ -25,6 +25,7 @@ from .processes import Services, sigterm_as_interrupt
 from .targets import MODEL
 
 RESULTS = Path(__file__).resolve().parent / "results"
+RAW_DIR = install.BENCH_DIR / "profile"
 TOOLS_VENV = install.BENCH_DIR / "tools-venv"
 PY_SPY_REQUIREMENT = "py-spy==0.4.1"
 SAMPLE_RATE = 250
@@ -177,7 +178,7 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def profile(mode: str, connections: int, duration_s: float, database: str, out_dir: Path) -> str:
+def profile(mode: str, connections: int, duration_s: float, database: str, raw_dir: Path) -> str:
     py_spy = ensure_py_spy()
     install.ensure_wrk()
     if database == "postgres":
@@ -189,7 +190,8 @@ def profile(mode: str, connections: int, duration_s: float, database: str, out_d
         warmup = wrk.command(routerx.url, 16, 3, MODEL, mode == "stream", routerx.api_key)
         wrk.run(warmup)
         pids = [stat.pid for stat in procstat.tree(routerx.pid, procstat.all_stats())]
-        raw_paths = [out_dir / f"profile-{mode}-{pid}.txt" for pid in pids]
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        raw_paths = [raw_dir / f"{mode}-{pid}.txt" for pid in pids]
         recorders = [
             subprocess.Popen(  # noqa: S603
                 [
@@ -242,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     with sigterm_as_interrupt():
-        text = profile(args.mode, args.connections, args.duration, args.database, args.output_dir)
+        text = profile(args.mode, args.connections, args.duration, args.database, RAW_DIR)
     path = args.output_dir / f"profile-{args.mode}.md"
     path.write_text(text)
     print(text)

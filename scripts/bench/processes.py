@@ -123,12 +123,14 @@ class Services:
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (and SIGHUP) like Ctrl-C, so that cleanup runs however the run is ended."""
+    """Treat SIGTERM and SIGHUP like Ctrl-C, and make Ctrl-C work even where the shell started
+    us with SIGINT ignored (a background job), so that cleanup runs however the run ends."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
     try:
         yield
     finally:

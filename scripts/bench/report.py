@@ -187,21 +187,24 @@ def render(
                     f"| {_num(cell.p50_ms, 2)} | {_num(cell.p99_ms, 2)} | {_num(added, 2)} "
                     f"| {_num(cell.cpu_ms_per_request, 3)} | {cell.errors} |"
                 )
-    lines += [
-        "",
-        "| mode | conns | RouterX / LiteLLM req/s | LiteLLM / RouterX CPU per request |",
-        "|---|---:|---:|---:|",
-    ]
+    ratio_rows = []
     for mode in MODES:
         for count in connections:
             rx, lite = cells.get(("routerx", mode, count)), cells.get(("litellm", mode, count))
             if rx is None or lite is None:
                 continue
-            lines.append(
+            ratio_rows.append(
                 f"| {MODE_NAMES[mode]} | {count} "
                 f"| {_num(ratio(rx.requests_per_s, lite.requests_per_s), 1, 'x')} "
                 f"| {_num(ratio(lite.cpu_ms_per_request, rx.cpu_ms_per_request), 1, 'x')} |"
             )
+    if ratio_rows:
+        lines += [
+            "",
+            "| mode | conns | RouterX / LiteLLM req/s | LiteLLM / RouterX CPU per request |",
+            "|---|---:|---:|---:|",
+            *ratio_rows,
+        ]
     lines += [
         "",
         "Peak RSS, all of a server's processes: "
