@@ -40,6 +40,7 @@ def _serve(settings: Settings, application_path: str, port: int, host: str, work
     config.workers = 0 if workers == 1 else workers
     config.worker_class = "uvloop"
     config.accesslog = None
+    config.include_server_header = False
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 20.0
     config.keep_alive_timeout = 75.0

@@ -7,10 +7,11 @@ its router. Order of checks: method, key, content type, body size, JSON, schema,
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,11 +53,16 @@ CLIENT_CLOSED = 499
 BEARER = b"bearer "
 
 
+# A random per-process prefix and a counter: unique across processes, cheaper than uuid4.
+_ID_PREFIX = secrets.token_hex(8)
+_id_counter = itertools.count(1)
+
+
 def request_id_of(scope: Scope) -> str:
     given = header(scope, b"x-request-id")
     if given is not None and REQUEST_ID.match(given):
         return given.decode()
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_id_counter):08x}"
 
 
 @dataclass(slots=True)
@@ -287,19 +293,21 @@ class ChatCompletionsEndpoint:
         include_usage = request.include_usage
         idle_s = target.provider.timeouts.idle_s
         relayed = 0
+        loop = asyncio.get_running_loop()
         try:
-            chunk: bytes | None = start.first
-            while chunk is not None:
-                if include_usage or usage_only_chunk(chunk) is None:
-                    await send(
-                        {"type": "http.response.body", "body": event(chunk), "more_body": True}
-                    )
-                    relayed += 1
-                try:
-                    async with asyncio.timeout(idle_s):
-                        chunk = await anext(start.chunks)
-                except StopAsyncIteration:
-                    chunk = None
+            # One timeout for the whole relay, re-armed while waiting on the upstream only (a
+            # slow client is not an idle upstream): cheaper than a timeout context per chunk.
+            async with asyncio.timeout(idle_s) as idle:
+                chunk: bytes | None = start.first
+                while chunk is not None:
+                    idle.reschedule(None)
+                    if include_usage or usage_only_chunk(chunk) is None:
+                        await send(
+                            {"type": "http.response.body", "body": event(chunk), "more_body": True}
+                        )
+                        relayed += 1
+                    idle.reschedule(loop.time() + idle_s)
+                    chunk = await anext(start.chunks, None)
         except (UpstreamError, TimeoutError) as failure:
             error = (
                 failure if isinstance(failure, UpstreamError) else _timeout(target, "next chunk")

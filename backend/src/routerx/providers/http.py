@@ -9,6 +9,7 @@ the key or the upstream body.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -126,6 +127,7 @@ async def _drain(response: aiohttp.ClientResponse) -> None:
         response.close()
 
 
+@functools.lru_cache(maxsize=256)
 def client_timeout(timeouts: Timeouts) -> aiohttp.ClientTimeout:
     """Connect and total caps; first-token and idle caps are the gateway's, around the stream."""
     return aiohttp.ClientTimeout(total=timeouts.total_s, sock_connect=timeouts.connect_s)

@@ -12,8 +12,10 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
+from tortoise import Tortoise
 
 from routerx.storage.log_row import LogRow
 from routerx.storage.models import ApiKey, RequestLog
@@ -21,32 +23,56 @@ from routerx.telemetry import metrics
 
 log = logging.getLogger("routerx.request_log")
 
+_encode = msgspec.json.Encoder().encode
 BatchSink = Callable[[list[LogRow]], Awaitable[None]]
 MAX_BACKOFF_S = 2.0
+
+
+_COLUMNS = tuple(field for field in LogRow.__struct_fields__)
+_SQL: dict[str, str] = {}
+
+
+def _insert_sql(dialect: str) -> str:
+    """A plain multi-row INSERT: building a Tortoise model per row cost more than the write."""
+    if dialect not in _SQL:
+        marks = (
+            [f"${i}" for i in range(1, len(_COLUMNS) + 1)]
+            if dialect == "postgres"
+            else ["?"] * len(_COLUMNS)
+        )
+        columns = ", ".join(f'"{column}"' for column in _COLUMNS)
+        _SQL[dialect] = (
+            f'INSERT INTO "{RequestLog._meta.db_table}" ({columns}) '  # noqa: S608 - fixed names
+            f"VALUES ({', '.join(marks)})"
+        )
+    return _SQL[dialect]
+
+
+def _values(row: LogRow, dialect: str) -> list[Any]:
+    created = datetime.fromtimestamp(row.created_at, UTC)
+    values: list[Any] = []
+    for column in _COLUMNS:
+        if column == "created_at":
+            # SQLite keeps Tortoise's text form of a datetime; asyncpg takes the object.
+            values.append(created if dialect == "postgres" else str(created))
+        elif column == "attempts":
+            values.append(_encode(row.attempts).decode())
+        else:
+            values.append(getattr(row, column))
+    return values
 
 
 async def write_to_database(rows: list[LogRow]) -> None:
     """One INSERT for the batch, and one UPDATE for the keys' last-used times (exact to within
     one batch, which is at most the flush interval)."""
-    await RequestLog.bulk_create(
-        [
-            RequestLog(
-                **{
-                    **msgspec.structs.asdict(row),
-                    "created_at": datetime.fromtimestamp(row.created_at, UTC),
-                    "attempts": msgspec.to_builtins(row.attempts),
-                }
-            )
-            for row in rows
-        ]
-    )
-    last_used: dict[int, float] = {}
-    for row in rows:
-        if row.key_id is not None:
-            last_used[row.key_id] = max(row.created_at, last_used.get(row.key_id, 0.0))
-    if last_used:
-        await ApiKey.filter(id__in=list(last_used)).update(
-            last_used_at=datetime.fromtimestamp(max(last_used.values()), UTC)
+    connection = Tortoise.get_connection("default")
+    dialect = connection.capabilities.dialect
+    await connection.execute_many(_insert_sql(dialect), [_values(row, dialect) for row in rows])
+    last_used = max((row.created_at for row in rows if row.key_id is not None), default=None)
+    if last_used is not None:
+        key_ids = list({row.key_id for row in rows if row.key_id is not None})
+        await ApiKey.filter(id__in=key_ids).update(
+            last_used_at=datetime.fromtimestamp(last_used, UTC)
         )
 
 
