@@ -9,7 +9,7 @@ ROUTERX := $(BIN)/routerx
 COMPOSE := docker compose --env-file $(if $(wildcard .env),.env,.env.example) -f deploy/docker-compose.yml
 
 .PHONY: help install install-backend install-frontend build-frontend run migrate seed test check \
-        test-backend test-e2e services up down logs loadtest bench clean migrations
+        test-backend test-e2e services up down logs loadtest bench profile clean migrations
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -74,6 +74,15 @@ test-e2e: install ## console end-to-end tests in Debian Chromium against the rea
 	cd frontend && NEXT_TELEMETRY_DISABLED=1 npx --no-install playwright test
 
 test: check test-backend test-e2e ## the one test command: lint, types, backend tests, browser tests
+
+loadtest: install-backend ## load test a running gateway (`make run`); ARGS="-c 64 -d 60 --json report.json"
+	$(BIN)/python scripts/loadtest.py $(ARGS)
+
+bench: install-backend ## RouterX vs LiteLLM on a fast mock upstream, with wrk; ARGS="--quick" for a smoke run
+	$(BIN)/python -m scripts.bench $(ARGS)
+
+profile: install-backend ## py-spy profile of the gateway's hot path under load; ARGS="--mode stream"
+	$(BIN)/python -m scripts.bench.hotpath_profile $(ARGS)
 
 clean: ## remove the local database and caches
 	rm -rf data backend/data .mypy_cache .ruff_cache backend/.pytest_cache
