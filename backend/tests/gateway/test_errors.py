@@ -228,6 +228,7 @@ async def test_unknown_path_and_wrong_method(
 ) -> None:
     async with session.get(pg_gateway.url + "/v1/nothing-here") as response:
         assert response.status == 404
+        assert response.headers["x-request-id"]
         assert_openai_error(await response.json())
     async with session.get(pg_gateway.url + "/v1/chat/completions", headers=AUTH) as response:
         assert response.status == 405

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from routerx.gateway import errors
-from routerx.gateway.chat import ChatCompletionsEndpoint
+from routerx.gateway.chat import ChatCompletionsEndpoint, request_id_of
 from routerx.gateway.internal import internal_routes
 from routerx.gateway.models import ModelsEndpoint
 from routerx.gateway.state import GatewayState
@@ -36,24 +36,29 @@ SHUTDOWN_FLUSH_S = 10.0
 DB_CLOSE_TIMEOUT_S = 2.0
 
 
-def _error_response(error: errors.GatewayError) -> Response:
-    return Response(error.body(), error.status, error.headers, media_type="application/json")
+def _request_id_header(request: Request) -> dict[str, str]:
+    return {"x-request-id": request_id_of(request.scope)}
+
+
+def _error_response(request: Request, error: errors.GatewayError) -> Response:
+    headers = {**error.headers, **_request_id_header(request)}
+    return Response(error.body(), error.status, headers, media_type="application/json")
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return _error_response(errors.method_not_allowed())
+        return _error_response(request, errors.method_not_allowed())
     if exc.status_code == 404:
-        return _error_response(errors.not_found(request.url.path))
+        return _error_response(request, errors.not_found(request.url.path))
     return _error_response(
-        errors.GatewayError(exc.status_code, str(exc.detail), "invalid_request_error")
+        request, errors.GatewayError(exc.status_code, str(exc.detail), "invalid_request_error")
     )
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s: %s", request.url.path, type(exc).__name__)
-    return _error_response(errors.internal_error())
+    return _error_response(request, errors.internal_error())
 
 
 def _on_breaker_transition(provider: str, old: BreakerState, new: BreakerState) -> None:
@@ -74,7 +79,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
     tracing_on = tracing.configure_tracing(settings.otel_endpoint, span_processor)
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok"}, headers=_request_id_header(request))
 
     async def readyz(request: Request) -> Response:
         refresher = state.refresher
@@ -90,7 +95,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
             },
             "request_log_pending": writer.pending,
         }
-        return JSONResponse(body, 200 if state.loaded else 503)
+        return JSONResponse(body, 200 if state.loaded else 503, headers=_request_id_header(request))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
