@@ -1,5 +1,7 @@
-"""`make bench`: RouterX (full production path) vs the LiteLLM proxy in front of one fast mock
-upstream, measured with wrk. Writes scripts/bench/results/latest.md (and .json) and prints it.
+"""`make bench`: RouterX (full production path) vs the floor of its own stack (floor_app.py: the
+bare pass-through on Starlette + hypercorn + aiohttp + msgspec) and the LiteLLM proxy, each in
+front of one fast mock upstream, measured with wrk in the same run. Writes
+scripts/bench/results/latest.md (and .json) and prints it.
 
 Run: backend/.venv/bin/python -m scripts.bench [--quick] [--duration S] [--reps N] ...
 """
@@ -21,7 +23,7 @@ from .processes import Services, sigterm_as_interrupt
 from .targets import MODEL, Target
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ALL_TARGETS = ("direct", "routerx", "litellm")
+ALL_TARGETS = ("direct", "floor", "routerx", "litellm")
 WARMUP_CONNECTIONS = 16
 
 
@@ -46,7 +48,9 @@ def parse_args(argv: list[str] | None = None) -> Plan:
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s x 1 rep, 1 s warm-up")
     parser.add_argument("--connections", default="1,16,64", help="comma-separated (1,16,64)")
     parser.add_argument("--modes", default="json,stream", help="json,stream")
-    parser.add_argument("--targets", default=",".join(ALL_TARGETS), help="direct,routerx,litellm")
+    parser.add_argument(
+        "--targets", default=",".join(ALL_TARGETS), help="direct,floor,routerx,litellm"
+    )
     parser.add_argument(
         "--database", choices=("postgres", "sqlite"), default="postgres", help="request log DB"
     )
@@ -56,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> Plan:
     chosen = [t for t in args.targets.split(",") if t]
     unknown = set(chosen) - set(ALL_TARGETS)
     if unknown or "direct" not in chosen:
-        parser.error("--targets: a subset of direct,routerx,litellm that includes direct")
+        parser.error("--targets: a subset of direct,floor,routerx,litellm that includes direct")
     modes = [m for m in args.modes.split(",") if m]
     if set(modes) - set(report.MODES):
         parser.error("--modes: json and/or stream")
@@ -125,6 +129,9 @@ def start_targets(plan: Plan, services: Services) -> list[Target]:
         install.ensure_services()
     direct = targets.start_mock(mock_binary, services)
     started = [direct]
+    if "floor" in plan.targets:
+        say("starting the floor (floor_app.py on hypercorn)")
+        started.append(targets.start_floor(direct, services, plan.workers))
     if "routerx" in plan.targets:
         say("starting RouterX (migrate, seed, route bench-model to the mock)")
         started.append(targets.start_routerx(plan.database, direct, services, plan.workers))
@@ -158,6 +165,11 @@ def run(plan: Plan, services: Services, samples: list[report.Sample]) -> None:
 
 
 def notes(plan: Plan, load_before: float, load_after: float) -> list[str]:
+    floor = [
+        "Floor: scripts/bench/floor_app.py, the bare pass-through on RouterX's stack (Starlette, "
+        "a raw ASGI chat route, one shared aiohttp session per worker, msgspec, a key check "
+        f"only), `hypercorn -k uvloop -w {plan.workers}`: no gateway on this stack can be cheaper."
+    ]
     return [
         f"Run {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.node()} "
         f"({platform.machine()}, {os.cpu_count()} CPUs), {plan.duration_s:g} s per run, "
@@ -166,6 +178,7 @@ def notes(plan: Plan, load_before: float, load_after: float) -> list[str]:
         f"request log to {plan.database}), ENABLE_REAL_CALLS=true, an `openai_compatible` "
         f"provider pointing at the mock. LiteLLM: `{install.LITELLM_REQUIREMENT}`, "
         f"`--num_workers {plan.workers}`, no database, logging off.",
+        *(floor if "floor" in plan.targets else []),
         "Mock upstream: scripts/bench/mock_upstream.c (epoll, keep-alive; the 16-chunk stream "
         "is written at once).",
         f"Load average (1 min) before / after: {load_before:.1f} / {load_after:.1f}; anything "

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 MODES = ("json", "stream")
 MODE_NAMES = {"json": "non-stream", "stream": "stream (16 chunks)"}
+FLOOR_CPU_LIMIT = 1.5  # "ship within 1.5x of the floor with everything on"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,47 @@ def _added(cells: dict[Key, Cell], target: str, mode: str, connections: int) -> 
     return cell.p50_ms - direct.p50_ms
 
 
+def _conns(count: int) -> str:
+    return f"{count} conn" if count == 1 else f"{count} conns"
+
+
+@dataclass(frozen=True, slots=True)
+class VsFloor:
+    """RouterX against the floor of its stack at one (mode, connections); None where either
+    side is missing a figure."""
+
+    mode: str
+    connections: int
+    requests_per_s: float | None  # RouterX req/s / floor req/s
+    cpu: float | None  # RouterX CPU ms/req / floor CPU ms/req
+    added_p50_ms: float | None  # RouterX added p50 - floor added p50
+
+
+def vs_floor(cells: dict[Key, Cell], mode: str, connections: int) -> VsFloor | None:
+    rx, floor = cells.get(("routerx", mode, connections)), cells.get(("floor", mode, connections))
+    if rx is None or floor is None:
+        return None
+    rx_added, floor_added = (
+        _added(cells, "routerx", mode, connections),
+        _added(cells, "floor", mode, connections),
+    )
+    return VsFloor(
+        mode=mode,
+        connections=connections,
+        requests_per_s=ratio(rx.requests_per_s, floor.requests_per_s),
+        cpu=ratio(rx.cpu_ms_per_request, floor.cpu_ms_per_request),
+        added_p50_ms=None if rx_added is None or floor_added is None else rx_added - floor_added,
+    )
+
+
+def worst_cpu_vs_floor(cells: dict[Key, Cell], mode: str) -> VsFloor | None:
+    """The connection count where RouterX's CPU per request is furthest above the floor's."""
+    counts = sorted({connections for (_, m, connections) in cells if m == mode})
+    rows = [vs_floor(cells, mode, count) for count in counts]
+    measured = [row for row in rows if row is not None and row.cpu is not None]
+    return max(measured, key=lambda row: row.cpu or 0.0, default=None)
+
+
 @dataclass(frozen=True, slots=True)
 class Goal:
     name: str
@@ -145,6 +187,17 @@ def goals(cells: dict[Key, Cell], rss: dict[str, float]) -> list[Goal]:
             None if worst is None else worst <= 0.5,
         )
     )
+    for mode in MODES:
+        row = worst_cpu_vs_floor(cells, mode)
+        cpu_times = None if row is None else row.cpu
+        found.append(
+            Goal(
+                f"gateway CPU per request <= {FLOOR_CPU_LIMIT:g}x the floor's, "
+                f"{MODE_NAMES[mode]} (worst connection count)",
+                _num(cpu_times, 2, "x") + ("" if row is None else f" at {_conns(row.connections)}"),
+                None if cpu_times is None else cpu_times <= FLOOR_CPU_LIMIT,
+            )
+        )
     share = ratio(rss.get("routerx"), rss.get("litellm"))
     found.append(
         Goal(
@@ -163,7 +216,7 @@ def render(
     rss = peak_rss_mb(samples)
     reps = max((cell.reps for cell in cells.values()), default=0)
     lines = [
-        "# RouterX vs LiteLLM: `make bench`",
+        "# RouterX vs the floor of its stack and LiteLLM: `make bench`",
         "",
         *title_notes,
         "",
@@ -187,6 +240,26 @@ def render(
                     f"| {_num(cell.p50_ms, 2)} | {_num(cell.p99_ms, 2)} | {_num(added, 2)} "
                     f"| {_num(cell.cpu_ms_per_request, 3)} | {cell.errors} |"
                 )
+    floor_rows = []
+    for mode in MODES:
+        for count in connections:
+            row = vs_floor(cells, mode, count)
+            if row is None:
+                continue
+            floor_rows.append(
+                f"| {MODE_NAMES[mode]} | {count} | {_num(row.requests_per_s, 2, 'x')} "
+                f"| {_num(row.cpu, 2, 'x')} | {_num(row.added_p50_ms, 2, ' ms')} |"
+            )
+    if floor_rows:
+        lines += [
+            "",
+            "RouterX vs the floor (the bare pass-through on the same stack, same run):",
+            "",
+            "| mode | conns | RouterX / floor req/s | RouterX / floor CPU per request "
+            "| RouterX - floor added p50 |",
+            "|---|---:|---:|---:|---:|",
+            *floor_rows,
+        ]
     ratio_rows = []
     for mode in MODES:
         for count in connections:
@@ -200,6 +273,8 @@ def render(
             )
     if ratio_rows:
         lines += [
+            "",
+            "RouterX vs LiteLLM:",
             "",
             "| mode | conns | RouterX / LiteLLM req/s | LiteLLM / RouterX CPU per request |",
             "|---|---:|---:|---:|",

@@ -1,5 +1,6 @@
-"""The three servers the benchmark measures: the mock upstream alone ("direct"), RouterX with its
-full production path in front of it, and the LiteLLM proxy in front of it."""
+"""The servers the benchmark measures: the mock upstream alone ("direct"), the bare pass-through
+on RouterX's stack in front of it ("floor", floor_app.py), RouterX with its full production path
+in front of it, and the LiteLLM proxy in front of it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ MODEL = "bench-model"
 UPSTREAM_MODEL = "bench-upstream"
 ROUTERX_KEY = "demo_key_fake_123456"  # the seed's demo key
 LITELLM_KEY = "sk-bench-master-key"  # a local benchmark's master key
+FLOOR_KEY = "sk-bench-floor-key"  # a local benchmark's key
+FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"
+HYPERCORN = str(Path(sys.executable).parent / "hypercorn")
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "routerx_bench"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -44,6 +48,29 @@ def start_mock(binary: Path, services: Services) -> Target:
     base = f"http://127.0.0.1:{port}"
     wait_http(service, base + "/healthz", 10.0, frozenset({200}))
     return Target("direct", base + "/v1/chat/completions", "", service)
+
+
+# The floor ---------------------------------------------------------------------------------
+
+
+def floor_argv(port: int, workers: int) -> list[str]:
+    """hypercorn's own command line, as a user would type it (uvloop workers, no access log)."""
+    bind = f"127.0.0.1:{port}"
+    return [HYPERCORN, "-k", "uvloop", "-w", str(workers), "-b", bind, f"{FLOOR_APP}:app"]
+
+
+def start_floor(upstream: Target, services: Services, workers: int = 2) -> Target:
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        FLOOR_UPSTREAM_URL=upstream.url,
+        FLOOR_API_KEY=FLOOR_KEY,
+        FLOOR_UPSTREAM_MODEL=UPSTREAM_MODEL,
+    )
+    service = services.add(start("floor", floor_argv(port, workers), BENCH_DIR, env, BENCH_DIR))
+    base = f"http://127.0.0.1:{port}"
+    wait_http(service, base + "/healthz", READY_TIMEOUT_S, frozenset({200}))
+    return Target("floor", base + "/v1/chat/completions", FLOOR_KEY, service)
 
 
 # RouterX -----------------------------------------------------------------------------------
