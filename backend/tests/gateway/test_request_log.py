@@ -110,3 +110,22 @@ async def test_flush_writes_everything_buffered(pending: int) -> None:
         writer.submit(row(n))
     assert await writer.flush()
     assert len(written) == pending
+
+
+async def test_a_row_the_database_refuses_is_dropped_and_counted_not_retried_for_ever() -> None:
+    written: list[str] = []
+
+    async def picky_sink(rows: list[LogRow]) -> None:
+        if any(r.request_id == "poison" for r in rows):
+            raise ValueError("value the database refuses")
+        written.extend(r.request_id for r in rows)
+
+    async def database_up() -> bool:
+        return True
+
+    writer = RequestLogWriter(picky_sink, probe=database_up, batch_size=10)
+    for request_id in ("a", "poison", "b"):
+        writer.submit(LogRow(request_id=request_id, created_at=0.0, status=200))
+    assert await writer.flush(timeout_s=2)
+    assert written == ["a", "b"]
+    assert (writer.written, writer.dropped, writer.healthy) == (2, 1, True)

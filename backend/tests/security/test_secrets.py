@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-import pytest
 from tortoise import Tortoise
 
 from routerx.auth.internal import INTERNAL_HEADER, internal_token
@@ -228,12 +227,6 @@ async def test_no_secret_in_responses_errors_logs_or_metrics(stack: Stack) -> No
         assert ADMIN_PASSWORD not in output and VIEWER_PASSWORD not in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LOG_LEVEL=DEBUG turns on tortoise.db_client, which logs every SQL statement with its "
-    "parameters: password hashes and provider-secret ciphertext go to the log "
-    "(telemetry/logging.py configure_logging sets the root level for every library).",
-)
 async def test_no_secret_in_debug_logs(stack: Stack) -> None:
     admin = await start_server(
         "admin", base_env(stack.database_url, JWT_SECRET=stack.jwt_secret, LOG_LEVEL="DEBUG")

@@ -60,3 +60,42 @@ async def test_applies_to_sqlite_from_empty_and_is_idempotent(sqlite_url: str) -
 @pytest.mark.parametrize("url", ["postgresql://u@h:5432/d", "postgresql+asyncpg://u@h/d"])
 def test_postgres_url_spellings_are_accepted(url: str) -> None:
     assert tortoise_config(url)["connections"]["default"].startswith("postgres://")
+
+
+async def _sqlite_indexed_columns(url: str) -> set[tuple[str, str]]:
+    async with connected(url):
+        connection = Tortoise.get_connection("default")
+        _, indexes = await connection.execute_query(
+            "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"
+        )
+        columns: set[tuple[str, str]] = set()
+        primary_keys: set[tuple[str, str]] = set()
+        for index in indexes:
+            table = index["tbl_name"]
+            _, info = await connection.execute_query(f"PRAGMA index_info('{index['name']}')")
+            columns |= {(table, row["name"]) for row in info}
+            _, table_info = await connection.execute_query(f"PRAGMA table_info('{table}')")
+            primary_keys |= {(table, row["name"]) for row in table_info if row["pk"]}
+    return columns - primary_keys  # PostgreSQL's side leaves primary keys out too
+
+
+async def _postgres_indexed_columns(url: str) -> set[tuple[str, str]]:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://"))
+    try:
+        rows = await conn.fetch(
+            "SELECT t.relname AS table, a.attname AS column FROM pg_index i "
+            "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_attribute a "
+            "ON a.attrelid = t.oid AND a.attnum = ANY(i.indkey) "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE n.nspname = 'public' AND NOT i.indisprimary"
+        )
+    finally:
+        await conn.close()
+    return {(r["table"], r["column"]) for r in rows}
+
+
+async def test_both_databases_end_with_the_same_indexes(pg_url: str, sqlite_url: str) -> None:
+    """SQLite rebuilds a table to alter a column; a rebuild must not lose the indexes."""
+    await apply_migrations(pg_url)
+    await apply_migrations(sqlite_url)
+    assert await _sqlite_indexed_columns(sqlite_url) == await _postgres_indexed_columns(pg_url)

@@ -186,7 +186,10 @@ async def list_logs(call: Call) -> LogPage:
 
 
 async def read_log(call: Call) -> LogDetail:
-    row = await RequestLog.get_or_none(request_id=call.path["request_id"])
+    # A client may reuse its x-request-id (retries): the latest request with it is shown.
+    row = (
+        await RequestLog.filter(request_id=call.path["request_id"]).order_by("-id").first()
+    )
     if row is None:
         raise not_found("Request", "with that id")
     return detail(row)
@@ -199,8 +202,12 @@ async def list_tenant_logs(call: Call) -> LogPage:
 
 
 async def read_tenant_log(call: Call) -> LogDetail:
-    row = await RequestLog.get_or_none(
-        request_id=call.path["request_id"], tenant_id=call.path["tenant_id"]
+    row = (
+        await RequestLog.filter(
+            request_id=call.path["request_id"], tenant_id=call.path["tenant_id"]
+        )
+        .order_by("-id")
+        .first()
     )
     if row is None:
         raise not_found("Request", "with that id for this tenant")

@@ -76,16 +76,26 @@ async def write_to_database(rows: list[LogRow]) -> None:
         )
 
 
+async def database_answers() -> bool:
+    try:
+        await Tortoise.get_connection("default").execute_query("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
 class RequestLogWriter:
     def __init__(
         self,
         sink: BatchSink = write_to_database,
         *,
+        probe: Callable[[], Awaitable[bool]] = database_answers,
         capacity: int = 10_000,
         batch_size: int = 200,
         flush_interval_s: float = 0.5,
     ) -> None:
         self._sink = sink
+        self._probe = probe
         self._capacity = capacity
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
@@ -119,20 +129,43 @@ class RequestLogWriter:
         batch = [self._buffer[i] for i in range(min(self._batch_size, len(self._buffer)))]
         try:
             await self._sink(batch)
+            written = len(batch)
         except Exception as exc:
-            if not self._failing:
-                log.warning("request-log write failed, rows kept for retry: %s", type(exc).__name__)
-            self._failing = True
             metrics.REQUEST_LOG_WRITE_FAILURES.inc()
-            return False
+            if not await self._probe():
+                if not self._failing:
+                    log.warning(
+                        "request-log write failed, rows kept for retry: %s", type(exc).__name__
+                    )
+                self._failing = True
+                return False
+            # The database answers, so the batch holds a row it refuses: write the rows one by
+            # one and drop (and count) only the ones refused, instead of retrying for ever.
+            written = await self._write_one_by_one(batch)
         for _ in batch:
             self._buffer.popleft()
-        self.written += len(batch)
-        metrics.REQUEST_LOG_WRITTEN.inc(len(batch))
+        self.written += written
+        metrics.REQUEST_LOG_WRITTEN.inc(written)
         if self._failing:
             log.info("request-log writes recovered; %d row(s) pending", len(self._buffer))
         self._failing = False
         return True
+
+    async def _write_one_by_one(self, batch: list[LogRow]) -> int:
+        written = 0
+        for row in batch:
+            try:
+                await self._sink([row])
+                written += 1
+            except Exception as exc:
+                self.dropped += 1
+                metrics.REQUEST_LOG_DROPPED.inc()
+                log.error(
+                    "request-log row refused by the database and dropped: %s",
+                    type(exc).__name__,
+                    extra={"request_id": row.request_id},
+                )
+        return written
 
     async def run(self) -> None:
         backoff = self._flush_interval_s

@@ -33,10 +33,16 @@ class JsonFormatter(logging.Formatter):
         return _encoder.encode(entry).decode()
 
 
+# Loggers that print SQL with its parameters (password hashes, secret ciphertext) at DEBUG.
+QUIET_AT_DEBUG = ("tortoise", "asyncpg", "aiosqlite")
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in QUIET_AT_DEBUG:
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
     logging.Formatter.converter = time.gmtime

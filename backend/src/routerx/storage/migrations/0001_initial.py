@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
             name='RequestLog',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('request_id', fields.CharField(unique=True, max_length=64)),
+                ('request_id', fields.CharField(db_index=True, max_length=64)),
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
                 ('tenant_id', fields.IntField(null=True, db_index=True)),
                 ('key_id', fields.IntField(null=True)),

@@ -8,7 +8,8 @@ from tortoise.models import Model
 
 class RequestLog(Model):
     id = fields.BigIntField(primary_key=True)
-    request_id = fields.CharField(max_length=64, unique=True)
+    # Not unique: a client may send the same x-request-id again (a retry).
+    request_id = fields.CharField(max_length=64, db_index=True)
     created_at = fields.DatetimeField(db_index=True)
     tenant_id = fields.IntField(null=True, db_index=True)
     key_id = fields.IntField(null=True)
