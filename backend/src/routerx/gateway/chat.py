@@ -292,6 +292,8 @@ class ChatCompletionsEndpoint:
         failure ends the stream with an OpenAI-shaped error event, never a silent cut."""
         include_usage = request.include_usage
         idle_s = target.provider.timeouts.idle_s
+        stats = start.stats
+        pending: list[bytes] = []  # events held back while the adapter has more ready
         relayed = 0
         loop = asyncio.get_running_loop()
         try:
@@ -300,13 +302,15 @@ class ChatCompletionsEndpoint:
             async with asyncio.timeout(idle_s) as idle:
                 chunk: bytes | None = start.first
                 while chunk is not None:
-                    idle.reschedule(None)
                     if include_usage or usage_only_chunk(chunk) is None:
-                        await send(
-                            {"type": "http.response.body", "body": event(chunk), "more_body": True}
-                        )
+                        pending.append(event(chunk))
                         relayed += 1
-                    idle.reschedule(loop.time() + idle_s)
+                    if pending and not stats.more_ready:
+                        idle.reschedule(None)
+                        body = b"".join(pending)
+                        pending.clear()
+                        await send({"type": "http.response.body", "body": body, "more_body": True})
+                        idle.reschedule(loop.time() + idle_s)
                     chunk = await anext(start.chunks, None)
         except (UpstreamError, TimeoutError) as failure:
             error = (
@@ -316,17 +320,17 @@ class ChatCompletionsEndpoint:
             self.state.breakers.record(target.provider, None, Outcome.FAILURE)
             tracing.fail_attempt(exchange.winner_span, error)
             exchange.winner_span = None
-            body = errors.upstream_failed(502, error.message).body()
-            await send({"type": "http.response.body", "body": event(body), "more_body": True})
-            if start.stats.usage is None:
-                start.stats.usage = _estimated_usage(request, relayed)
+            pending.append(event(errors.upstream_failed(502, error.message).body()))
+            if stats.usage is None:
+                stats.usage = _estimated_usage(request, relayed)
         finally:
             await start.chunks.aclose()
-            exchange.record_usage(start.stats.usage)
+            exchange.record_usage(stats.usage)
             tracing.finish_attempt(
-                exchange.winner_span, target.model, start.stats.usage, start.stats.finish_reason
+                exchange.winner_span, target.model, stats.usage, stats.finish_reason
             )
-        await send({"type": "http.response.body", "body": DONE, "more_body": False})
+        pending.append(DONE)
+        await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
 
     async def _run(
         self, exchange: Exchange, plan: RoutePlan, attempt: Any, discard: Any = None

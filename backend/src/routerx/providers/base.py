@@ -67,6 +67,9 @@ class StreamStats:
     usage: Usage | None = None
     finish_reason: str | None = None
     chunks: int = 0
+    # True while the adapter already holds the next chunk (several arrived in one network
+    # read): the gateway then sends them to the client together, one write instead of many.
+    more_ready: bool = False
 
 
 class Provider(Protocol):

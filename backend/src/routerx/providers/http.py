@@ -12,7 +12,7 @@ import asyncio
 import functools
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
@@ -263,16 +263,28 @@ class SSEDecoder:
         return event
 
 
+async def sse_event_batches(
+    response: aiohttp.ClientResponse, provider: str
+) -> AsyncGenerator[list[SSEEvent], None]:
+    """The events of an SSE response body, in the groups that arrived together in one read."""
+    decoder = SSEDecoder()
+    try:
+        async for chunk in response.content.iter_any():
+            events = decoder.feed(chunk)
+            if events:
+                yield events
+    except ValueError:
+        raise protocol_error(provider) from None
+    last = decoder.finish()
+    if last:
+        yield last
+
+
 async def sse_events(
     response: aiohttp.ClientResponse, provider: str
 ) -> AsyncGenerator[SSEEvent, None]:
     """The events of an SSE response body, as they arrive."""
-    decoder = SSEDecoder()
-    try:
-        async for chunk in response.content.iter_any():
-            for event in decoder.feed(chunk):
+    async with aclosing(sse_event_batches(response, provider)) as batches:
+        async for batch in batches:
+            for event in batch:
                 yield event
-    except ValueError:
-        raise protocol_error(provider) from None
-    for event in decoder.finish():
-        yield event

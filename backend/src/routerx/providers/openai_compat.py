@@ -22,7 +22,7 @@ from routerx.providers.http import (
     HttpClient,
     answered_with_error,
     protocol_error,
-    sse_events,
+    sse_event_batches,
     stream_ended_early,
     stream_error,
 )
@@ -159,17 +159,20 @@ class OpenAICompatProvider:
             self.http.post(
                 self.config, self.url_for(call.upstream_model), self.headers, body
             ) as response,
-            aclosing(sse_events(response, name)) as events,
+            aclosing(sse_event_batches(response, name)) as batches,
         ):
-            async for event in events:
-                data = event.data
-                if data == DONE:
-                    return
-                if event.event == "error":
-                    raise stream_error(name)
-                self._observe(data, stats)
-                stats.chunks += 1
-                yield data
+            async for batch in batches:
+                last = len(batch) - 1
+                for index, event in enumerate(batch):
+                    data = event.data
+                    if data == DONE:
+                        return
+                    if event.event == "error":
+                        raise stream_error(name)
+                    self._observe(data, stats)
+                    stats.chunks += 1
+                    stats.more_ready = index < last
+                    yield data
             if stats.finish_reason is None:
                 raise stream_ended_early(name)
 
