@@ -9,7 +9,7 @@ ROUTERX := $(BIN)/routerx
 COMPOSE := docker compose --env-file $(if $(wildcard .env),.env,.env.example) -f deploy/docker-compose.yml
 
 .PHONY: help install install-backend install-frontend build-frontend run migrate seed test check \
-        test-backend test-e2e services up down logs loadtest bench profile clean migrations
+        test-backend test-e2e services up down logs loadtest bench profile soak clean migrations
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ bench: install-backend ## RouterX vs LiteLLM on a fast mock upstream, with wrk; 
 
 profile: install-backend ## py-spy profile of the gateway's hot path under load; ARGS="--mode stream"
 	$(BIN)/python -m scripts.bench.hotpath_profile $(ARGS)
+
+soak: install-backend ## 10-minute soak with 20 % injected upstream failures (not in CI); SOAK_ARGS="--duration 120"
+	$(BIN)/python scripts/soak.py $(SOAK_ARGS)
 
 clean: ## remove the local database and caches
 	rm -rf data backend/data .mypy_cache .ruff_cache backend/.pytest_cache
