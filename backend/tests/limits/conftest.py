@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from routerx.limits import RateLimiter, build_limiter
 from routerx.routing.clock import Clock, FakeClock
+from tests.support.redis_server import PrivateRedis
+from tests.support.redis_server import private_redis as running_private_redis
 
 # A wall-clock time exactly at the start of a minute, so tests know their offset into it.
 MINUTE_START = 60 * 28_333_334.0
@@ -26,46 +23,10 @@ def minute_clock(seconds_into_minute: float = 0.0) -> FakeClock:
     return FakeClock(wall=MINUTE_START + seconds_into_minute)
 
 
-class PrivateRedis:
-    """A throwaway redis-server on a free port; it can be stopped and started again there."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self._process = await asyncio.create_subprocess_exec(
-            *("redis-server", "--bind", "127.0.0.1", "--port", str(self.port)),
-            *("--save", "", "--appendonly", "no"),
-            stdout=subprocess.DEVNULL,
-        )
-        client = Redis.from_url(self.url)
-        try:
-            for _ in range(250):
-                with contextlib.suppress(OSError, RedisError):
-                    await client.ping()
-                    return
-                await asyncio.sleep(0.02)
-        finally:
-            await client.aclose()
-        raise RuntimeError("redis-server did not start")
-
-    async def kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            await self._process.wait()
-            self._process = None
-
-
 @pytest.fixture
 async def private_redis() -> AsyncIterator[PrivateRedis]:
-    server = PrivateRedis()
-    await server.start()
-    yield server
-    await server.kill()
+    async with running_private_redis() as server:
+        yield server
 
 
 @pytest.fixture

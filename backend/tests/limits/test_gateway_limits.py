@@ -133,8 +133,8 @@ async def test_limits_are_shared_by_two_processes_and_survive_redis_loss() -> No
     try:
         await prepare(database_url)
         key = await tenant_with_key(database_url, "shared", tenant_rpm_limit=10)
-        with private_redis() as (redis_url, redis_process):
-            env = base_env(database_url, REDIS_URL=redis_url, GATEWAY_WORKERS="1")
+        async with private_redis() as redis:
+            env = base_env(database_url, REDIS_URL=redis.url, GATEWAY_WORKERS="1")
             gateways = [await start_server("gateway", env) for _ in range(2)]
             one, two = gateways
             assert (await wait_until_served(two.url, key))[0] == 200
@@ -150,8 +150,7 @@ async def test_limits_are_shared_by_two_processes_and_survive_redis_loss() -> No
                 assert time.monotonic() - started < 3, "limits never shared"
                 await asyncio.sleep(0.1)
             assert allowed <= 3
-            redis_process.kill()
-            redis_process.wait(5)
+            await redis.kill()
             other = await tenant_with_key(database_url, "after-redis", tenant_rpm_limit=1000)
             for gateway in gateways:
                 assert (await wait_until_served(gateway.url, other))[0] == 200

@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from routerx.routing.breaker import BreakerConfig, BreakerState, Outcome
 from routerx.routing.breaker_registry import BreakerRegistry
@@ -27,6 +24,8 @@ from routerx.routing.shared.store import (
     SyncItem,
     SyncResult,
 )
+from tests.support.redis_server import PrivateRedis
+from tests.support.redis_server import private_redis as running_private_redis
 
 KEY = "anthropic:claude"
 CFG = BreakerConfig()
@@ -35,46 +34,10 @@ RATE_ONLY = BreakerConfig(consecutive_failures=1_000)
 MakeRegistry = Callable[..., BreakerRegistry]
 
 
-class PrivateRedis:
-    """A throwaway redis-server of our own, so a test may stop and restart it."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self._process = await asyncio.create_subprocess_exec(
-            *("redis-server", "--bind", "127.0.0.1", "--port", str(self.port)),
-            *("--save", "", "--appendonly", "no"),
-            stdout=subprocess.DEVNULL,
-        )
-        client = Redis.from_url(self.url)
-        try:
-            for _ in range(250):
-                with contextlib.suppress(OSError, RedisError):
-                    await client.ping()
-                    return
-                await asyncio.sleep(0.02)
-        finally:
-            await client.aclose()
-        raise RuntimeError("redis-server did not start")
-
-    async def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            await self._process.wait()
-            self._process = None
-
-
 @pytest.fixture
 async def private_redis() -> AsyncIterator[PrivateRedis]:
-    server = PrivateRedis()
-    await server.start()
-    yield server
-    await server.stop()
+    async with running_private_redis() as server:
+        yield server
 
 
 @pytest.fixture
@@ -537,7 +500,7 @@ async def test_sharing_survives_a_redis_restart(
     a, b = make(clock, url=private_redis.url), make(clock, url=private_redis.url)
     fail(a, 5)
     await sync(a, b)
-    await private_redis.stop()
+    await private_redis.kill()
     assert not await a.sync_once()
     assert not a.admit(KEY, CFG).allowed
     await private_redis.start()  # empty: no state, no scripts loaded

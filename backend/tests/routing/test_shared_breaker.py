@@ -33,8 +33,8 @@ async def test_breaker_opened_in_one_process_is_honoured_by_the_other() -> None:
     try:
         async with FakeOpenAI.running() as primary, FakeOpenAI.running() as secondary:
             await configure(database_url, primary, secondary)
-            with private_redis() as (redis_url, redis_process):
-                env = {"REDIS_URL": redis_url, "GATEWAY_WORKERS": "1"}
+            async with private_redis() as redis:
+                env = {"REDIS_URL": redis.url, "GATEWAY_WORKERS": "1"}
                 one = await start_gateway(database_url, **env)
                 two = await start_gateway(database_url, **env)
                 try:
@@ -51,8 +51,7 @@ async def test_breaker_opened_in_one_process_is_honoured_by_the_other() -> None:
                     assert answer.headers["x-routerx-attempts"].startswith("primary;skipped_open")
                     assert len(primary.requests) == served
 
-                    redis_process.kill()
-                    redis_process.wait(5)
+                    await redis.kill()
                     for gateway in (one, two):
                         started = time.monotonic()
                         while (await readiness(gateway.url))["redis"] != "unreachable":

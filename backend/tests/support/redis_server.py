@@ -1,41 +1,60 @@
-"""A private redis-server on a free port, for tests that stop Redis on purpose."""
+"""A throwaway redis-server on a free port, for tests that stop (and restart) Redis on purpose."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
+import socket
 import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import redis
-
-from tests.support.processes import free_port
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 
-@contextmanager
-def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is not installed (make services installs it)"
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
+class PrivateRedis:
+    """Its own redis-server process; `kill()` then `start()` brings it back on the same port."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (make services installs it)"
+        self._process = await asyncio.create_subprocess_exec(
+            *(binary, "--bind", "127.0.0.1", "--port", str(self.port)),
+            *("--save", "", "--appendonly", "no"),
+            stdout=subprocess.DEVNULL,
+        )
+        client = Redis.from_url(self.url)
         try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline, "private redis-server did not start"
-            time.sleep(0.05)
+            for _ in range(250):
+                with contextlib.suppress(OSError, RedisError):
+                    await client.ping()
+                    return
+                await asyncio.sleep(0.02)
+        finally:
+            await client.aclose()
+        raise RuntimeError("redis-server did not start")
+
+    async def kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            await self._process.wait()
+            self._process = None
+
+
+@asynccontextmanager
+async def private_redis() -> AsyncIterator[PrivateRedis]:
+    server = PrivateRedis()
+    await server.start()
     try:
-        yield url, process
+        yield server
     finally:
-        client.close()
-        process.terminate()
-        process.wait(10)
+        await server.kill()

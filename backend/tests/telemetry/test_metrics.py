@@ -52,9 +52,9 @@ async def test_metrics_reflect_the_requests_across_workers() -> None:
     try:
         async with FakeOpenAI.running() as primary, FakeOpenAI.running() as secondary:
             await configure(database_url, primary, secondary)
-            with private_redis() as (redis_url, _):
+            async with private_redis() as redis:
                 gateway = await start_gateway(
-                    database_url, REDIS_URL=redis_url, GATEWAY_WORKERS="2"
+                    database_url, REDIS_URL=redis.url, GATEWAY_WORKERS="2"
                 )
                 try:
                     body = {"model": MODEL, "messages": [{"role": "user", "content": canary}]}
