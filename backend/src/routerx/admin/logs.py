@@ -187,9 +187,7 @@ async def list_logs(call: Call) -> LogPage:
 
 async def read_log(call: Call) -> LogDetail:
     # A client may reuse its x-request-id (retries): the latest request with it is shown.
-    row = (
-        await RequestLog.filter(request_id=call.path["request_id"]).order_by("-id").first()
-    )
+    row = await RequestLog.filter(request_id=call.path["request_id"]).order_by("-id").first()
     if row is None:
         raise not_found("Request", "with that id")
     return detail(row)
