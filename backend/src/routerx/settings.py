@@ -59,6 +59,7 @@ class Settings:
     gateway_internal_url: str = "http://127.0.0.1:8080"
     trusted_proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
     max_body_bytes: int = 60 * 1024 * 1024
+    body_read_timeout_s: float = 30.0
     log_level: str = "INFO"
     config_poll_interval_s: float = 1.0
     log_queue_size: int = 10_000
@@ -115,6 +116,7 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
             get("GATEWAY_INTERNAL_URL", "http://127.0.0.1:8080") or "http://127.0.0.1:8080"
         ).rstrip("/"),
         max_body_bytes=_int("MAX_BODY_BYTES", get("MAX_BODY_BYTES", str(60 * 1024 * 1024)), 1024),
+        body_read_timeout_s=_float("BODY_READ_TIMEOUT_S", get("BODY_READ_TIMEOUT_S", "30")),
         log_level=get("LOG_LEVEL", "INFO").upper(),
         config_poll_interval_s=_float(
             "CONFIG_POLL_INTERVAL_S", get("CONFIG_POLL_INTERVAL_S", "1.0")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from tests.gateway.conftest import AUTH, DEMO_KEY, RunningGateway
+from tests.support.database import prepare
+from tests.support.processes import base_env, start_server
 
 TEXT = [{"role": "user", "content": "hi"}]
 
@@ -181,44 +184,52 @@ async def test_non_json_content_type_gets_415(
         assert_openai_error(await response.json())
 
 
-async def test_body_over_limit_gets_413_with_content_length(
-    pg_gateway: RunningGateway, session: aiohttp.ClientSession
-) -> None:
+async def raw_post(url: str, head: bytes, body_chunks: list[bytes]) -> tuple[bytes, bytes]:
+    """POST over a raw socket and read the answer even if the server answered and closed
+    before the body was all sent (an HTTP client library reports the broken write instead)."""
+    host, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: " + AUTH["Authorization"].encode() + b"\r\n" + head + b"\r\n"
+    )
+    try:
+        for chunk in body_chunks:
+            writer.write(chunk)
+            await writer.drain()
+    except ConnectionError:
+        pass  # the server answered early and closed: that is the point
+    async with asyncio.timeout(10):
+        answer_head = await reader.readuntil(b"\r\n\r\n")
+        length = int(answer_head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        answer_body = await reader.readexactly(length)
+    writer.close()
+    return answer_head, answer_body
+
+
+async def test_body_over_limit_gets_413_with_content_length(pg_gateway: RunningGateway) -> None:
     big = (
         b'{"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "'
         + (b"a" * 70_000)
         + b'"}]}'
     )
-    async with session.post(
-        pg_gateway.url + "/v1/chat/completions", data=big, headers=AUTH
-    ) as response:
-        assert response.status == 413
-        assert assert_openai_error(await response.json())["code"] == "request_too_large"
+    head, body = await raw_post(
+        pg_gateway.url,
+        b"Content-Length: %d\r\n" % len(big),
+        [big[i : i + 8192] for i in range(0, len(big), 8192)],
+    )
+    assert head.startswith(b"HTTP/1.1 413")
+    assert assert_openai_error(json.loads(body))["code"] == "request_too_large"
 
 
 async def test_body_over_limit_gets_413_when_chunked(pg_gateway: RunningGateway) -> None:
-    """No Content-Length: the limit is counted as the bytes arrive. A raw socket, because the
-    server may answer and close while the client is still sending (an HTTP client library then
-    reports the broken write instead of the answer)."""
-    host, port = pg_gateway.url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    writer.write(
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b"Authorization: " + AUTH["Authorization"].encode() + b"\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n"
-    )
+    """No Content-Length: the limit is counted as the bytes arrive."""
     chunk = b"a" * 8192
-    try:
-        for _ in range(20):
-            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            await writer.drain()
-    except ConnectionError:
-        pass  # the server answered and closed before the body ended: that is the point
-    async with asyncio.timeout(10):
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-        body = await reader.readexactly(length)
-    writer.close()
+    head, body = await raw_post(
+        pg_gateway.url,
+        b"Transfer-Encoding: chunked\r\n",
+        [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 20,
+    )
     assert head.startswith(b"HTTP/1.1 413")
     assert_openai_error(json.loads(body))
 
@@ -237,3 +248,24 @@ async def test_unknown_path_and_wrong_method(
 
 async def test_gateway_output_has_no_traceback(pg_gateway: RunningGateway) -> None:
     assert "Traceback" not in pg_gateway.server.output()
+
+
+async def test_a_body_that_stops_arriving_gets_408(tmp_path: Path) -> None:
+    database_url = f"sqlite://{tmp_path / 'rx.sqlite3'}"
+    await prepare(database_url)
+    gateway = await start_server("gateway", base_env(database_url, BODY_READ_TIMEOUT_S="0.5"))
+    try:
+        host, port = gateway.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: " + AUTH["Authorization"].encode() + b"\r\n"
+            b'Content-Length: 1000\r\n\r\n{"model": '
+        )
+        await writer.drain()  # ... and nothing more
+        async with asyncio.timeout(10):
+            head = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+        assert head.startswith(b"HTTP/1.1 408")
+    finally:
+        gateway.stop()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from starlette.types import Receive, Scope, Send
 
 from routerx.gateway.errors import GatewayError, body_too_large
@@ -38,6 +41,18 @@ async def read_body(receive: Receive, scope: Scope, limit: int) -> bytes:
         chunks.append(body)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def discard_body(receive: Receive, timeout_s: float) -> None:
+    """Read and drop what is left of a refused body, for a moment, before answering: a server
+    that answers and closes while the client is still sending resets the connection, and the
+    client may never see the answer."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                    return
 
 
 class ClientDisconnected(Exception):

@@ -24,6 +24,7 @@ from routerx.gateway import errors
 from routerx.gateway.asgi_io import (
     ClientDisconnected,
     Headers,
+    discard_body,
     header,
     read_body,
     send_bytes,
@@ -50,6 +51,7 @@ from routerx.wire.tokens import estimate_prompt_tokens
 log = logging.getLogger("routerx.gateway")
 REQUEST_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,64}$")
 CLIENT_CLOSED = 499
+LINGER_S = 2.0
 BEARER = b"bearer "
 
 
@@ -111,6 +113,8 @@ class ChatCompletionsEndpoint:
         except errors.GatewayError as error:
             row.status = error.status
             row.error_type = row.error_type or error.code or error.type
+            if error.status == 413:
+                await discard_body(receive, LINGER_S)
             await send_error(send, error, exchange.response_headers)
         except (ClientDisconnected, asyncio.CancelledError):
             row.status, row.error_type = CLIENT_CLOSED, "client_disconnected"
@@ -159,7 +163,12 @@ class ChatCompletionsEndpoint:
         content_type = header(scope, b"content-type") or b""
         if not content_type.split(b";", 1)[0].strip().lower() == b"application/json":
             raise errors.unsupported_media_type()
-        body = await read_body(receive, scope, self.state.settings.max_body_bytes)
+        settings = self.state.settings
+        try:  # a client that stops sending must not hold a connection and a task for ever
+            async with asyncio.timeout(settings.body_read_timeout_s):
+                body = await read_body(receive, scope, settings.max_body_bytes)
+        except TimeoutError:
+            raise errors.body_too_slow(settings.body_read_timeout_s) from None
         raw = decode_body(body)
         request = validate(raw)
         row.model, row.stream = request.model, request.stream

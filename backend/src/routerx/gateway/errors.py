@@ -66,6 +66,16 @@ def body_too_large(limit: int) -> GatewayError:
     )
 
 
+def body_too_slow(timeout_s: float) -> GatewayError:
+    return GatewayError(
+        408,
+        f"The request body did not arrive within {timeout_s:g} s.",
+        "invalid_request_error",
+        None,
+        "request_timeout",
+    )
+
+
 def unsupported_media_type() -> GatewayError:
     return GatewayError(
         415,
