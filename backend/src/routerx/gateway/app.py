@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from routerx.gateway import errors
-from routerx.gateway.chat import ChatCompletionsEndpoint, request_id_of
+from routerx.gateway.chat import ChatCompletionsEndpoint
+from routerx.gateway.exchange import request_id_of
 from routerx.gateway.internal import internal_routes
 from routerx.gateway.models import ModelsEndpoint
 from routerx.gateway.state import GatewayState

@@ -7,16 +7,10 @@ its router. Order of checks: method, key, content type, body size, JSON, schema,
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import re
-import secrets
 import time
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry.trace import Span
 from starlette.types import Receive, Scope, Send
 
 from routerx.auth.api_keys import MAX_KEY_LENGTH, digest_key
@@ -30,10 +24,19 @@ from routerx.gateway.asgi_io import (
     send_bytes,
     send_error,
 )
+from routerx.gateway.exchange import (
+    Exchange,
+    StreamStart,
+    answered_by,
+    estimated_usage,
+    log_request,
+    request_id_of,
+    timeout_error,
+)
 from routerx.gateway.request_parsing import decode_body, validate
 from routerx.gateway.sse import DONE, SSE_HEADERS, event, usage_only_chunk
 from routerx.gateway.state import GatewayState
-from routerx.limits import Limits, Reservation
+from routerx.limits import Limits
 from routerx.providers.base import Call, Completion, StreamStats
 from routerx.providers.errors import FailureKind, UpstreamError
 from routerx.providers.images import ImageRejected
@@ -45,58 +48,13 @@ from routerx.storage.log_row import LogRow
 from routerx.storage.snapshot import KeyEntry
 from routerx.telemetry import tracing
 from routerx.telemetry.request_metrics import observe_request
-from routerx.wire.openai import ChatRequest, Usage
+from routerx.wire.openai import ChatRequest
 from routerx.wire.tokens import estimate_prompt_tokens
 
 log = logging.getLogger("routerx.gateway")
-REQUEST_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,64}$")
 CLIENT_CLOSED = 499
 LINGER_S = 2.0
 BEARER = b"bearer "
-
-
-# A random per-process prefix and a counter: unique across processes, cheaper than uuid4.
-_ID_PREFIX = secrets.token_hex(8)
-_id_counter = itertools.count(1)
-
-
-def request_id_of(scope: Scope) -> str:
-    given = header(scope, b"x-request-id")
-    if given is not None and REQUEST_ID.match(given):
-        return given.decode()
-    return f"{_ID_PREFIX}{next(_id_counter):08x}"
-
-
-@dataclass(slots=True)
-class Exchange:
-    """One request's progress: what the response headers and the log row will say."""
-
-    request_id: str
-    started: float
-    row: LogRow
-    response_headers: Headers = field(default_factory=list)
-    watcher: asyncio.Task[None] | None = None
-    model_label: str = ""  # the routing rule's configured pattern: safe as a metric label
-    reservation: Reservation | None = None
-    winner_span: Span | None = None
-
-    def elapsed_ms(self) -> float:
-        return round((time.perf_counter() - self.started) * 1000, 3)
-
-    def record_usage(self, usage: Usage | None) -> None:
-        if usage is not None:
-            self.row.prompt_tokens = usage.prompt_tokens
-            self.row.completion_tokens = usage.completion_tokens
-            self.row.total_tokens = usage.total_tokens
-
-
-@dataclass(slots=True)
-class StreamStart:
-    """A stream whose first chunk has arrived: the point where the gateway commits."""
-
-    first: bytes
-    chunks: AsyncGenerator[bytes, None]
-    stats: StreamStats
 
 
 class ChatCompletionsEndpoint:
@@ -134,7 +92,7 @@ class ChatCompletionsEndpoint:
             if exchange.reservation is not None:
                 self.state.limiter.settle(exchange.reservation, row.total_tokens)
             observe_request(row, exchange.model_label)
-            _log_request(row, exchange.model_label)
+            log_request(row, exchange.model_label)
 
     def _authenticate(self, scope: Scope) -> KeyEntry:
         value = header(scope, b"authorization")
@@ -236,7 +194,7 @@ class ChatCompletionsEndpoint:
                 async with asyncio.timeout(timeout):
                     return await provider.complete(self._call(exchange, target, request, raw))
             except TimeoutError:
-                raise _timeout(target, "answer") from None
+                raise timeout_error(target, "answer") from None
 
         completion, target = await self._run(exchange, plan, attempt)
         tracing.finish_attempt(
@@ -263,7 +221,7 @@ class ChatCompletionsEndpoint:
                     first = await anext(chunks)
             except TimeoutError:
                 await chunks.aclose()
-                raise _timeout(target, "first token") from None
+                raise timeout_error(target, "first token") from None
             except StopAsyncIteration:
                 raise UpstreamError(
                     f"Provider {target.provider.name} ended the stream without a chunk.",
@@ -323,7 +281,9 @@ class ChatCompletionsEndpoint:
                     chunk = await anext(start.chunks, None)
         except (UpstreamError, TimeoutError) as failure:
             error = (
-                failure if isinstance(failure, UpstreamError) else _timeout(target, "next chunk")
+                failure
+                if isinstance(failure, UpstreamError)
+                else timeout_error(target, "next chunk")
             )
             exchange.row.error_type = "stream_interrupted"
             self.state.breakers.record(target.provider, None, Outcome.FAILURE)
@@ -331,7 +291,7 @@ class ChatCompletionsEndpoint:
             exchange.winner_span = None
             pending.append(event(errors.upstream_failed(502, error.message).body()))
             if stats.usage is None:
-                stats.usage = _estimated_usage(request, relayed)
+                stats.usage = estimated_usage(request, relayed)
         finally:
             await start.chunks.aclose()
             exchange.record_usage(stats.usage)
@@ -353,7 +313,7 @@ class ChatCompletionsEndpoint:
                 rejected.message, rejected.param, "invalid_image"
             ) from None
         except ClientError as client_error:
-            _answered_by(exchange, client_error.target, plan)
+            answered_by(exchange, client_error.target, plan)
             upstream = client_error.error
             raise errors.upstream_failed(upstream.client_status, upstream.message) from None
         except FallbackExhausted as exhausted:
@@ -371,7 +331,7 @@ class ChatCompletionsEndpoint:
             raise errors.upstream_failed(
                 last.client_status, f"Every provider attempt failed. Last: {last.message}", headers
             ) from None
-        _answered_by(exchange, target, plan)
+        answered_by(exchange, target, plan)
         exchange.winner_span = run.winner_span
         return result, target
 
@@ -386,51 +346,6 @@ class ChatCompletionsEndpoint:
                 f"{a.provider};{a.outcome}" + (f";{a.status}" if a.status else "") for a in attempts
             )
             exchange.response_headers.append((b"x-routerx-attempts", value.encode()))
-
-
-def _answered_by(exchange: Exchange, target: PlannedTarget, plan: RoutePlan) -> None:
-    """A fallback is an answer from anyone but the plan's primary (failed, open or outraced)."""
-    row = exchange.row
-    row.provider, row.upstream_model = target.provider.name, target.model
-    row.fallback = target.provider.name != plan.targets[0].provider.name
-    exchange.response_headers.append((b"x-routerx-provider", target.provider.name.encode()))
-
-
-def _log_request(row: LogRow, model_label: str) -> None:
-    if log.isEnabledFor(logging.INFO):
-        log.info(
-            "request",
-            extra={
-                "request_id": row.request_id,
-                "tenant_id": row.tenant_id,
-                "key_id": row.key_id,
-                "model": model_label,
-                "provider": row.provider,
-                "status": row.status,
-                "stream": row.stream,
-                "latency_ms": row.latency_ms,
-                "ttft_ms": row.ttft_ms,
-                "attempts": len(row.attempts),
-                "fallback": row.fallback,
-                "total_tokens": row.total_tokens,
-                "error_type": row.error_type,
-                "trace_id": row.trace_id,
-            },
-        )
-
-
-def _estimated_usage(request: ChatRequest, chunks_relayed: int) -> Usage:
-    """A cut stream has no usage from upstream: providers send about one token per chunk."""
-    prompt = estimate_prompt_tokens(request)
-    completion = max(0, chunks_relayed - 1)  # the first chunk carries only the role
-    return Usage(prompt, completion, prompt + completion)
-
-
-def _timeout(target: PlannedTarget, waiting_for: str) -> UpstreamError:
-    return UpstreamError(
-        f"Provider {target.provider.name} timed out waiting for the {waiting_for}.",
-        kind=FailureKind.TIMEOUT,
-    )
 
 
 async def _watch_disconnect(receive: Receive, handler: asyncio.Task[Any] | None) -> None:

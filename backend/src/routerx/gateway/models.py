@@ -9,7 +9,8 @@ from starlette.types import Receive, Scope, Send
 
 from routerx.gateway import errors
 from routerx.gateway.asgi_io import send_bytes, send_error
-from routerx.gateway.chat import ChatCompletionsEndpoint, request_id_of
+from routerx.gateway.chat import ChatCompletionsEndpoint
+from routerx.gateway.exchange import request_id_of
 from routerx.routing.rules import visible_models
 from routerx.wire.openai import ModelCard, ModelList
 

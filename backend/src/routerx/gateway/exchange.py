@@ -1,0 +1,116 @@
+"""One chat request's record while it is served: what its headers and its log row will say."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+
+from opentelemetry.trace import Span
+from starlette.types import Scope
+
+from routerx.gateway.asgi_io import Headers, header
+from routerx.limits import Reservation
+from routerx.providers.base import StreamStats
+from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.routing.rules import PlannedTarget, RoutePlan
+from routerx.storage.log_row import LogRow
+from routerx.wire.openai import ChatRequest, Usage
+from routerx.wire.tokens import estimate_prompt_tokens
+
+log = logging.getLogger("routerx.gateway")
+REQUEST_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,64}$")
+
+
+# A random per-process prefix and a counter: unique across processes, cheaper than uuid4.
+_ID_PREFIX = secrets.token_hex(8)
+_id_counter = itertools.count(1)
+
+
+def request_id_of(scope: Scope) -> str:
+    given = header(scope, b"x-request-id")
+    if given is not None and REQUEST_ID.match(given):
+        return given.decode()
+    return f"{_ID_PREFIX}{next(_id_counter):08x}"
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request's progress: what the response headers and the log row will say."""
+
+    request_id: str
+    started: float
+    row: LogRow
+    response_headers: Headers = field(default_factory=list)
+    watcher: asyncio.Task[None] | None = None
+    model_label: str = ""  # the routing rule's configured pattern: safe as a metric label
+    reservation: Reservation | None = None
+    winner_span: Span | None = None
+
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 3)
+
+    def record_usage(self, usage: Usage | None) -> None:
+        if usage is not None:
+            self.row.prompt_tokens = usage.prompt_tokens
+            self.row.completion_tokens = usage.completion_tokens
+            self.row.total_tokens = usage.total_tokens
+
+
+@dataclass(slots=True)
+class StreamStart:
+    """A stream whose first chunk has arrived: the point where the gateway commits."""
+
+    first: bytes
+    chunks: AsyncGenerator[bytes, None]
+    stats: StreamStats
+
+
+def answered_by(exchange: Exchange, target: PlannedTarget, plan: RoutePlan) -> None:
+    """A fallback is an answer from anyone but the plan's primary (failed, open or outraced)."""
+    row = exchange.row
+    row.provider, row.upstream_model = target.provider.name, target.model
+    row.fallback = target.provider.name != plan.targets[0].provider.name
+    exchange.response_headers.append((b"x-routerx-provider", target.provider.name.encode()))
+
+
+def log_request(row: LogRow, model_label: str) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "request",
+            extra={
+                "request_id": row.request_id,
+                "tenant_id": row.tenant_id,
+                "key_id": row.key_id,
+                "model": model_label,
+                "provider": row.provider,
+                "status": row.status,
+                "stream": row.stream,
+                "latency_ms": row.latency_ms,
+                "ttft_ms": row.ttft_ms,
+                "attempts": len(row.attempts),
+                "fallback": row.fallback,
+                "total_tokens": row.total_tokens,
+                "error_type": row.error_type,
+                "trace_id": row.trace_id,
+            },
+        )
+
+
+def estimated_usage(request: ChatRequest, chunks_relayed: int) -> Usage:
+    """A cut stream has no usage from upstream: providers send about one token per chunk."""
+    prompt = estimate_prompt_tokens(request)
+    completion = max(0, chunks_relayed - 1)  # the first chunk carries only the role
+    return Usage(prompt, completion, prompt + completion)
+
+
+def timeout_error(target: PlannedTarget, waiting_for: str) -> UpstreamError:
+    return UpstreamError(
+        f"Provider {target.provider.name} timed out waiting for the {waiting_for}.",
+        kind=FailureKind.TIMEOUT,
+    )
