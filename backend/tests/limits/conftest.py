@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from redis.asyncio import Redis
 
 from routerx.limits import RateLimiter, build_limiter
 from routerx.routing.clock import Clock, FakeClock
-from tests.support.redis_server import PrivateRedis
+from tests.support.redis_server import PrivateRedis, own_key_prefix
 from tests.support.redis_server import private_redis as running_private_redis
 
 # A wall-clock time exactly at the start of a minute, so tests know their offset into it.
@@ -31,16 +29,8 @@ async def private_redis() -> AsyncIterator[PrivateRedis]:
 
 @pytest.fixture
 async def prefix(redis_url: str) -> AsyncIterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards."""
-    prefix = f"rx-test-rl:{uuid.uuid4().hex}"
-    yield prefix
-    client = Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+    async with own_key_prefix(redis_url, "rl") as own:
+        yield own
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from routerx.routing.shared.store import (
     SyncItem,
     SyncResult,
 )
-from tests.support.redis_server import PrivateRedis
+from tests.support.redis_server import PrivateRedis, own_key_prefix
 from tests.support.redis_server import private_redis as running_private_redis
 
 KEY = "anthropic:claude"
@@ -42,15 +42,8 @@ async def private_redis() -> AsyncIterator[PrivateRedis]:
 
 @pytest.fixture
 async def prefix(redis_url: str) -> AsyncIterator[str]:
-    prefix = f"rx-test-breaker:{uuid.uuid4().hex}"
-    yield prefix
-    client = Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+    async with own_key_prefix(redis_url, "breaker") as own:
+        yield own
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -58,3 +59,17 @@ async def private_redis() -> AsyncIterator[PrivateRedis]:
         yield server
     finally:
         await server.kill()
+
+
+@asynccontextmanager
+async def own_key_prefix(redis_url: str, label: str) -> AsyncIterator[str]:
+    """A key prefix for one test on the shared Redis; its keys are deleted afterwards."""
+    prefix = f"rx-test-{label}:{uuid.uuid4().hex}"
+    yield prefix
+    client = Redis.from_url(redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()

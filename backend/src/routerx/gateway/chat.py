@@ -174,11 +174,6 @@ class ChatCompletionsEndpoint:
             self.state.rng,
         )
 
-    def _call(
-        self, exchange: Exchange, target: PlannedTarget, request: ChatRequest, raw: dict[str, Any]
-    ) -> Call:
-        return Call(request, raw, target.model, exchange.request_id)
-
     async def _complete(
         self,
         send: Send,
@@ -192,7 +187,9 @@ class ChatCompletionsEndpoint:
             timeout = target.provider.timeouts.total_s
             try:
                 async with asyncio.timeout(timeout):
-                    return await provider.complete(self._call(exchange, target, request, raw))
+                    return await provider.complete(
+                        Call(request, raw, target.model, exchange.request_id)
+                    )
             except TimeoutError:
                 raise timeout_error(target, "answer") from None
 
@@ -202,7 +199,7 @@ class ChatCompletionsEndpoint:
         )
         exchange.record_usage(completion.usage)
         exchange.row.status = 200
-        await send_bytes(send, 200, completion.body, self._answer_headers(exchange, target))
+        await send_bytes(send, 200, completion.body, self._answer_headers(exchange))
 
     async def _stream(
         self,
@@ -215,7 +212,7 @@ class ChatCompletionsEndpoint:
         async def attempt(target: PlannedTarget) -> StreamStart:
             provider = self.state.providers[target.provider.name]
             stats = StreamStats()
-            chunks = provider.stream(self._call(exchange, target, request, raw), stats)
+            chunks = provider.stream(Call(request, raw, target.model, exchange.request_id), stats)
             try:
                 async with asyncio.timeout(target.provider.timeouts.first_token_s):
                     first = await anext(chunks)
@@ -242,7 +239,7 @@ class ChatCompletionsEndpoint:
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [*self._answer_headers(exchange, target), *SSE_HEADERS],
+                "headers": [*self._answer_headers(exchange), *SSE_HEADERS],
             }
         )
         await self._relay(send, exchange, start, target, request)
@@ -335,7 +332,7 @@ class ChatCompletionsEndpoint:
         exchange.winner_span = run.winner_span
         return result, target
 
-    def _answer_headers(self, exchange: Exchange, target: PlannedTarget) -> Headers:
+    def _answer_headers(self, exchange: Exchange) -> Headers:
         self._attempt_headers(exchange)
         return exchange.response_headers
 
