@@ -78,7 +78,10 @@ async def test_fault_storm_leaves_no_leaks() -> None:
                         after = await runtime(session, gateway.url)
                         if (
                             after["tasks"] <= before["tasks"]
-                            and after["open_fds"] <= before["open_fds"]
+                            # idle keep-alive connections to the two upstreams may stay
+                            # pooled (at most one per concurrent request each); a leak of
+                            # 120 requests' worth would not fit under this bound
+                            and after["open_fds"] <= before["open_fds"] + 2 * CONCURRENCY
                         ):
                             break
                         assert time.monotonic() - started < 10, (before, after)
