@@ -1,0 +1,64 @@
+"""The Anthropic Messages API front: `POST /v1/messages` and `/v1/messages/count_tokens`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from starlette.types import Scope
+
+from routerx.gateway.asgi_io import header
+from routerx.gateway.errors import GatewayError
+from routerx.gateway.fronts.base import Canonical
+from routerx.gateway.fronts.messages import errors, response
+from routerx.gateway.fronts.messages.request import chat_body, chat_request, decode_request
+from routerx.gateway.fronts.messages.stream import MessagesStreamEncoder
+from routerx.providers.base import Completion
+from routerx.wire import anthropic as wire
+
+BEARER = b"bearer "
+NATIVE_API = "messages"
+
+
+def key_from_headers(scope: Scope) -> str | None:
+    """`x-api-key`, as Anthropic's clients send it, else `Authorization: Bearer` (Claude Code
+    with ANTHROPIC_AUTH_TOKEN). A value that is not ASCII is returned empty: a wrong key."""
+    value = header(scope, b"x-api-key")
+    if value is None:
+        authorization = header(scope, b"authorization")
+        if authorization is None:
+            return None
+        if authorization[:7].lower() != BEARER:
+            return ""
+        value = authorization[7:]
+    try:
+        return value.strip().decode("ascii")
+    except UnicodeDecodeError:
+        return ""
+
+
+class MessagesFront:
+    api = "messages"
+    operation: Literal["chat", "embeddings"] = "chat"
+
+    def api_key(self, scope: Scope) -> str | None:
+        return key_from_headers(scope)
+
+    def decode(self, raw: dict[str, Any]) -> Canonical:
+        request = decode_request(raw, wire.MessagesRequest)
+        body = chat_body(request)
+        return Canonical(
+            request=chat_request(body),
+            raw=body,
+            stream=request.stream,
+            requested_model=request.model,
+            native=(NATIVE_API, raw),
+        )
+
+    def encode_completion(self, completion: Completion, canonical: Canonical) -> bytes:
+        return response.encode_completion(completion, canonical)
+
+    def stream_encoder(self, canonical: Canonical, request_id: str) -> MessagesStreamEncoder:
+        return MessagesStreamEncoder(canonical, request_id)
+
+    def error_body(self, error: GatewayError) -> tuple[int, bytes]:
+        return errors.error_body(error)
