@@ -45,11 +45,34 @@ RULES: list[dict[str, Any]] = [
 ]
 
 
+# Anthropic model names (`/v1/messages`, Claude Code) answered by the same mocks: text with a
+# backup tier, and vision; both mocks take tools.
+CLAUDE_PATTERN = "claude-*"
+RULES += [
+    {
+        "name": "demo-claude-text",
+        "model_pattern": CLAUDE_PATTERN,
+        "capability": "text",
+        "targets": [
+            {"provider": "mock-text", "weight": 1, "tier": 0},
+            {"provider": "mock-text-backup", "weight": 1, "tier": 1},
+        ],
+    },
+    {
+        "name": "demo-claude-vision",
+        "model_pattern": CLAUDE_PATTERN,
+        "capability": "vision",
+        "targets": [{"provider": "mock-vision", "weight": 1, "tier": 0}],
+    },
+]
+DEMO_ALLOWED_MODELS = [DEMO_MODEL, CLAUDE_PATTERN]
+
+
 async def seed_demo_data() -> list[str]:
     """Create what is missing; return what was created, for the command's output."""
     created: list[str] = []
     tenant, made = await Tenant.get_or_create(
-        name="demo", defaults={"allowed_models": [DEMO_MODEL], "rpm_limit": None}
+        name="demo", defaults={"allowed_models": DEMO_ALLOWED_MODELS, "rpm_limit": None}
     )
     if made:
         created.append("tenant demo")
