@@ -341,13 +341,26 @@ def test_stream_stop_sequence_is_reported_when_the_upstream_names_it() -> None:
     assert delta["delta"] == {"stop_reason": "stop_sequence", "stop_sequence": "END"}
 
 
-def test_message_start_estimates_input_tokens() -> None:
+def test_message_start_goes_out_with_the_first_chunk_and_estimates_input_tokens() -> None:
     encoder = FRONT.stream_encoder(canonical(stream=True), "r")
-    (_, start), _ping = events_of(encoder.start())
+    assert encoder.start() == b""
+    (_, start), _ping = events_of(encoder.chunk(chunk({"role": "assistant", "content": ""})))
     message = start["message"]
     assert message["content"] == [] and message["stop_reason"] is None
     assert message["usage"]["input_tokens"] > 0
     assert message["model"] == "claude-sonnet-4-5"
+
+
+def test_native_frames_pass_through_untouched() -> None:
+    encoder = FRONT.stream_encoder(canonical(stream=True), "r")
+    frames = [
+        b'event: message_start\ndata: {"type":"message_start","message":{}}\n\n',
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+        b'"delta":{"type":"signature_delta","signature":"s"}}\n\n',
+        b'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ]
+    out = b"".join(encoder.chunk(f) for f in frames) + encoder.finish(StreamStats())
+    assert out == b"".join(frames)
 
 
 def test_error_after_commit_is_an_error_event_the_sdk_raises() -> None:

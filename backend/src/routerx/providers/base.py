@@ -43,21 +43,29 @@ class ProviderConfig:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One attempt at one provider. `raw` is the client's body, for pass-through fields."""
+    """One attempt at one provider. `raw` is the client's body, for pass-through fields.
+
+    `native` is (api, the client's original body) when the client spoke another API than Chat
+    Completions; an adapter that speaks that API natively may send the original instead of a
+    translation, and then answers in that API (`Completion.api`, native stream frames)."""
 
     request: ChatRequest
     raw: dict[str, Any]
     upstream_model: str
     request_id: str
+    native: tuple[str, dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
 class Completion:
-    """A non-stream answer: an OpenAI `chat.completion` body plus what the log needs."""
+    """A non-stream answer: an OpenAI `chat.completion` body plus what the log needs.
+    `api` names the body's API: "chat", or the native API of `Call.native` when the adapter
+    answered in it (the body is then that API's own answer, relayed as it came)."""
 
     body: bytes
     usage: Usage | None = None
     finish_reason: str | None = None
+    api: str = "chat"
 
 
 @dataclass(slots=True)
@@ -81,5 +89,6 @@ class Provider(Protocol):
 
     def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         """Yield OpenAI `chat.completion.chunk` JSON objects (no SSE framing), usage chunk
-        included when the upstream reports one. Raises UpstreamError."""
+        included when the upstream reports one; or, when the adapter answers `Call.native` in
+        its own API, that API's complete SSE frames (`event: ...`). Raises UpstreamError."""
         ...

@@ -1,4 +1,8 @@
-"""The Anthropic Messages adapter: `POST {base_url}/v1/messages` with `x-api-key`."""
+"""The Anthropic Messages adapter: `POST {base_url}/v1/messages` with `x-api-key`.
+
+A request that came in as Anthropic Messages (`Call.native`) is sent as the client wrote it and
+answered natively (providers.anthropic.native); any other is translated from Chat Completions.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,13 @@ from contextlib import aclosing
 
 import msgspec
 
+from routerx.providers.anthropic.native import (
+    NATIVE_API,
+    NativeStreamTracker,
+    frame,
+    message_usage,
+    native_body,
+)
 from routerx.providers.anthropic.request import anthropic_body
 from routerx.providers.anthropic.response import (
     StreamTranslator,
@@ -38,19 +49,29 @@ class AnthropicProvider:
         return msgspec.json.encode(anthropic_body(call.request, call.upstream_model, stream=stream))
 
     async def complete(self, call: Call) -> Completion:
-        body = self._body(call, stream=False)
+        native = native_body(call, stream=False)
+        body = native if native is not None else self._body(call, stream=False)
         async with self.http.post(self.config, self.url, self.headers, body) as response:
             data = await response.read()
         try:
             message = decode_message(data)
         except msgspec.DecodeError:
             raise protocol_error(self.config.name) from None
+        if native is not None:
+            usage, finish = message_usage(message)
+            return Completion(data, usage, finish, api=NATIVE_API)
         answer, usage, finish = completion_from_message(
             message, call.request_id, call.upstream_model
         )
         return Completion(answer, usage, finish)
 
     async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
+        native = native_body(call, stream=True)
+        if native is not None:
+            async with aclosing(self._relay(native, stats)) as frames:
+                async for relayed in frames:
+                    yield relayed
+            return
         body = self._body(call, stream=True)
         name = self.config.name
         translator = StreamTranslator(name, call.request_id, call.upstream_model)
@@ -70,4 +91,27 @@ class AnthropicProvider:
                 if translator.done:
                     stats.usage = translator.usage
                     return
+        raise stream_ended_early(name)
+
+    async def _relay(self, body: bytes, stats: StreamStats) -> AsyncGenerator[bytes, None]:
+        """Anthropic's own events, each re-framed as it came, tracked for usage and finish."""
+        name = self.config.name
+        tracker = NativeStreamTracker(name)
+        async with (
+            self.http.post(self.config, self.url, self.headers, body) as response,
+            aclosing(sse_events(response, name)) as events,
+        ):
+            async for event in events:
+                try:
+                    decoded = decode_event(event.data)
+                except msgspec.DecodeError:
+                    raise protocol_error(name) from None
+                tracker.on_event(decoded)
+                stats.chunks += 1
+                stats.finish_reason = tracker.finish_reason
+                if tracker.done:
+                    stats.usage = tracker.usage
+                    yield frame(decoded.type, event.data)
+                    return
+                yield frame(decoded.type, event.data)
         raise stream_ended_early(name)

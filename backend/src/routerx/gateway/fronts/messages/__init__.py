@@ -11,12 +11,12 @@ from routerx.gateway.errors import GatewayError
 from routerx.gateway.fronts.base import Canonical
 from routerx.gateway.fronts.messages import errors, response
 from routerx.gateway.fronts.messages.request import chat_body, chat_request, decode_request
+from routerx.gateway.fronts.messages.response import NATIVE_API
 from routerx.gateway.fronts.messages.stream import MessagesStreamEncoder
 from routerx.providers.base import Completion
 from routerx.wire import anthropic as wire
 
 BEARER = b"bearer "
-NATIVE_API = "messages"
 
 
 def key_from_headers(scope: Scope) -> str | None:

@@ -18,6 +18,7 @@ from routerx.providers.base import Completion
 from routerx.wire import anthropic as wire
 
 CHAT_ID_PREFIX = "chatcmpl-"
+NATIVE_API = "messages"
 
 
 def message_id(chat_id: str) -> str:
@@ -66,4 +67,6 @@ def message_from_completion(completion: Completion, canonical: Canonical) -> wir
 
 
 def encode_completion(completion: Completion, canonical: Canonical) -> bytes:
+    if completion.api == NATIVE_API:
+        return completion.body  # Anthropic's own answer, relayed as it came
     return wire.json_encoder.encode(message_from_completion(completion, canonical))

@@ -4,6 +4,10 @@ The event order is Anthropic's: `message_start`, `ping`, then per content block
 `content_block_start`, its deltas and `content_block_stop`, then `message_delta` (stop reason
 and usage) and `message_stop`. A new block opens whenever the kind of delta changes (thinking,
 text, one per tool call); after the stream was committed a failure is an `error` event.
+
+`message_start` goes out with the first chunk rather than before it: a back adapter that answers
+Anthropic Messages natively yields Anthropic's own frames (they start with `event:`), which are
+relayed untouched, `message_start` and `message_stop` included.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from routerx.wire.tokens import estimate_prompt_tokens
 _encode = wire.json_encoder.encode
 PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 MESSAGE_STOP = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+NATIVE_FRAME = b"event:"
 
 
 class ChunkView(msgspec.Struct):
@@ -50,8 +55,14 @@ class MessagesStreamEncoder:
         self.finish_reason: str | None = None
         self.matched_stop: str | int | None = None
         self.usage: UsageView | None = None
+        self.started = False
+        self.native = False
 
     def start(self) -> bytes:
+        return b""
+
+    def _message_start(self) -> bytes:
+        self.started = True
         usage = wire.Usage(input_tokens=estimate_prompt_tokens(self.canonical.request))
         message = wire.Message(
             id=message_id(self.request_id),
@@ -64,6 +75,14 @@ class MessagesStreamEncoder:
         return frame(b"message_start", _encode(wire.MessageStart(message))) + PING
 
     def chunk(self, chunk: bytes) -> bytes:
+        if not self.started:
+            if chunk.startswith(NATIVE_FRAME):
+                self.started = self.native = True
+            else:
+                return self._message_start() + self._translate(chunk)
+        return chunk if self.native else self._translate(chunk)
+
+    def _translate(self, chunk: bytes) -> bytes:
         try:
             view = decode_chunk(chunk)
         except msgspec.DecodeError:
@@ -91,7 +110,9 @@ class MessagesStreamEncoder:
         return b"".join(out)
 
     def finish(self, stats: StreamStats) -> bytes:
-        out: list[bytes] = []
+        if self.native:
+            return b""  # Anthropic's own message_delta and message_stop were relayed
+        out: list[bytes] = [] if self.started else [self._message_start()]
         self._close(out)
         finish = self.finish_reason or stats.finish_reason
         reason, sequence = stop_reason(
