@@ -8,13 +8,13 @@ immediately after a local open. Use one registry per process, from the event-loo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import uuid
 from collections import Counter
 from collections.abc import Callable
 
+from routerx.background import bounded, stop_task
 from routerx.routing import breaker
 from routerx.routing.breaker import (
     Admission,
@@ -213,12 +213,9 @@ class BreakerRegistry:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)
         if self._store is not None and self._owns_store:
-            await self._store.aclose()
+            await bounded(self._store.aclose())
 
     def _entry(self, key: str, cfg: BreakerConfig) -> BreakerEntry:
         entry = self._entries.get(key)
