@@ -57,7 +57,7 @@ async def test_create_admin_replaces_the_default_password(tmp_path: Path) -> Non
         jwt_secret="a-real-secret-for-this-test-0123456789",
     )
     async with connected(database_url):
-        with pytest.raises(ProductionConfigError, match="admin123|default password"):
+        with pytest.raises(ProductionConfigError, match=r"admin123|default password"):
             await check_production(production)
 
     weak = routerx(database_url, "create-admin", ROUTERX_ADMIN_PASSWORD="short")
