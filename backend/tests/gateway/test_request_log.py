@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from routerx.storage.log_row import LogRow
+from routerx.core.log_row import LogRow
 from routerx.storage.log_writer import RequestLogWriter
 from routerx.storage.models import ApiKey, RequestLog
 from tests.gateway.conftest import AUTH, RunningGateway

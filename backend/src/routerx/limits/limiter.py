@@ -12,13 +12,13 @@ import asyncio
 import contextlib
 from typing import Literal
 
+from routerx.core.clock import Clock, SystemClock
 from routerx.limits.decision import Decision, LimitName, Limits, Reservation, Scope
 from routerx.limits.headers import rate_limit_headers
 from routerx.limits.store import DEFAULT_KEY_PREFIX, CountStore, RedisCountStore
 from routerx.limits.sync import CountSync
 from routerx.limits.table import WindowTable
 from routerx.limits.window import MINUTE_S, Window, wait_to_fit
-from routerx.routing.clock import Clock, SystemClock
 from routerx.telemetry.metrics import RATE_LIMITED
 
 Status = Literal["disabled", "ok", "unreachable"]

@@ -1,0 +1,4 @@
+"""Types every layer shares (the request-log row, the configuration snapshot, the clock).
+
+They import nothing from routing, storage or the gateway, so any of those may import them.
+"""
