@@ -56,6 +56,10 @@ class ChatStreamEncoder:
         return event(error.body()) + DONE
 
 
+# Encoders hold no per-stream state: one for each include_usage, shared by every stream.
+_ENCODERS = (ChatStreamEncoder(include_usage=False), ChatStreamEncoder(include_usage=True))
+
+
 class ChatFront:
     api = "chat"
     operation: OperationName = "chat"
@@ -71,7 +75,7 @@ class ChatFront:
         return completion.body
 
     def stream_encoder(self, canonical: Canonical, request_id: str) -> ChatStreamEncoder:
-        return ChatStreamEncoder(canonical.request.include_usage)
+        return _ENCODERS[canonical.request.include_usage]
 
     def error_body(self, error: GatewayError) -> tuple[int, bytes]:
         return error.status, error.body()
