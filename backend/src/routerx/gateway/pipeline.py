@@ -99,13 +99,7 @@ class Pipeline:
         await send_bytes(send, status, body, [*headers, *extra])
 
     def authenticate(self, scope: Scope) -> KeyEntry:
-        key = self.front.api_key(scope)
-        if key is None:
-            raise errors.invalid_api_key("Missing API key: send `Authorization: Bearer <key>`.")
-        entry = self.state.snapshot.keys_by_digest.get(digest_key(key)) if key else None
-        if entry is None:
-            raise errors.invalid_api_key()
-        return entry
+        return authenticate(self.state, self.front, scope)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, exchange: Exchange) -> None:
         if scope["method"] != "POST":
@@ -264,6 +258,17 @@ class Pipeline:
                 f"{a.provider};{a.outcome}" + (f";{a.status}" if a.status else "") for a in attempts
             )
             exchange.response_headers.append((b"x-routerx-attempts", value.encode()))
+
+
+def authenticate(state: GatewayState, front: FrontAdapter, scope: Scope) -> KeyEntry:
+    """The auth stage: the key from the front's header(s), looked up by its digest only."""
+    key = front.api_key(scope)
+    if key is None:
+        raise errors.invalid_api_key("Missing API key: send `Authorization: Bearer <key>`.")
+    entry = state.snapshot.keys_by_digest.get(digest_key(key)) if key else None
+    if entry is None:
+        raise errors.invalid_api_key()
+    return entry
 
 
 async def _watch_disconnect(receive: Receive, handler: asyncio.Task[Any] | None) -> None:
