@@ -10,8 +10,8 @@ import time
 import pytest
 from redis.asyncio import Redis
 
+from routerx.core.clock import SystemClock
 from routerx.limits import UNLIMITED, Decision, Limits, RateLimiter, build_limiter
-from routerx.routing.clock import SystemClock
 from tests.limits.conftest import MakeLimiter, PrivateRedis, minute_clock
 
 TENANT, KEY, OTHER_KEY = 1, 10, 11

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-from routerx.background import bounded, stop_task
+from routerx.core.background import bounded, stop_task
+from routerx.core.clock import Clock, SystemClock
 from routerx.limits.decision import Decision, LimitName, Limits, Reservation, Scope
 from routerx.limits.headers import rate_limit_headers
 from routerx.limits.store import DEFAULT_KEY_PREFIX, CountStore, RedisCountStore
 from routerx.limits.sync import CountSync
 from routerx.limits.table import WindowTable
 from routerx.limits.window import MINUTE_S, Window, wait_to_fit
-from routerx.routing.clock import Clock, SystemClock
 from routerx.telemetry.metrics import RATE_LIMITED
 
 Status = Literal["disabled", "ok", "unreachable"]

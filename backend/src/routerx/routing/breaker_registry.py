@@ -14,7 +14,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 
-from routerx.background import bounded, stop_task
+from routerx.core.background import bounded, stop_task
+from routerx.core.clock import Clock, SystemClock
 from routerx.routing import breaker
 from routerx.routing.breaker import (
     Admission,
@@ -25,7 +26,6 @@ from routerx.routing.breaker import (
     Outcome,
     RandomSource,
 )
-from routerx.routing.clock import Clock, SystemClock
 from routerx.routing.shared.entry import BreakerEntry
 from routerx.routing.shared.store import (
     DEFAULT_KEY_PREFIX,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from routerx.background import bounded, stop_task
+from routerx.core.background import bounded, stop_task
 
 
 async def _stubborn(release: asyncio.Event) -> None:
