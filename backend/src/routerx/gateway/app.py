@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from routerx.core.background import bounded, stop_task
 from routerx.gateway import errors
 from routerx.gateway.exchange import request_id_of
 from routerx.gateway.fronts import SURFACES
@@ -124,12 +125,11 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
             yield
         finally:
             for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+                await stop_task(task)
             await writer.flush(SHUTDOWN_FLUSH_S)
             await state.breakers.stop()
             await limiter.stop()
-            await state.http.close()
+            await bounded(state.http.close())
             await close_db(timeout_s=DB_CLOSE_TIMEOUT_S)
             mark_worker_dead()
 
