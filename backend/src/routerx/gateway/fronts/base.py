@@ -1,4 +1,9 @@
-"""The front-adapter protocol and the canonical request every front produces."""
+"""The contract between the pipeline and a front adapter (one API surface).
+
+A front adapter finds the caller's key, decodes the client's body into the canonical request the
+back adapters speak (an OpenAI Chat Completions request), and encodes answers, stream frames
+and errors back into its own API's shape. Translators are pure: no I/O here or in any front.
+"""
 
 from __future__ import annotations
 
@@ -11,51 +16,61 @@ from routerx.gateway.errors import GatewayError
 from routerx.providers.base import Completion, StreamStats
 from routerx.wire.openai import ChatRequest
 
+OperationName = Literal["chat", "embeddings"]
+
 
 @dataclass(frozen=True, slots=True)
 class Canonical:
+    """A decoded request as the back adapters take it."""
+
     request: ChatRequest
-    raw: dict[str, Any]  # the canonical chat dict sent to back adapters
+    raw: dict[str, Any]  # the canonical dict sent to back adapters (pass-through fields)
     stream: bool
     requested_model: str
-    native: tuple[str, dict[str, Any]] | None = None  # (api, client's original body) for back
-    # adapters that speak this API natively
+    # (api, the client's original body) for back adapters that speak that API natively
+    native: tuple[str, dict[str, Any]] | None = None
 
 
 class StreamEncoder(Protocol):
+    """One stream's frames in the front's API, from upstream OpenAI chunks (JSON bytes)."""
+
     def start(self) -> bytes:
         """SSE bytes sent right after the 200 headers, before the first chunk."""
         ...
 
     def chunk(self, chunk: bytes) -> bytes:
-        """One upstream OpenAI chunk (JSON bytes) -> zero or more SSE frames of this API."""
+        """One upstream chunk -> zero or more SSE frames (b"" to send nothing)."""
         ...
 
     def finish(self, stats: StreamStats) -> bytes:
-        """Closing frames after the last chunk."""
+        """The closing frames after the last chunk."""
         ...
 
     def error(self, error: GatewayError) -> bytes:
-        """The in-stream error event of this API, after the stream was committed."""
+        """The in-stream error event after the stream was committed; nothing follows it."""
         ...
 
 
 class FrontAdapter(Protocol):
-    api: str
-    operation: Literal["chat", "embeddings"]
+    api: str  # "chat" | "responses" | "messages" | "embeddings": log row `api`, metric label
+    operation: OperationName
 
     def api_key(self, scope: Scope) -> str | None:
-        """The caller's key from this API's header(s); None when absent."""
+        """The caller's key from this API's header(s); None when absent. A malformed header
+        raises GatewayError (401)."""
         ...
 
     def decode(self, raw: dict[str, Any]) -> Canonical:
-        """Validate the client's JSON body and translate it; raises GatewayError."""
+        """Validate the JSON-decoded body and translate it into the canonical request.
+        Raises GatewayError for bad input."""
         ...
 
-    def encode_completion(self, completion: Completion, canonical: Canonical) -> bytes: ...
+    def encode_completion(self, completion: Completion, canonical: Canonical) -> bytes:
+        """The non-stream answer body in this API's shape."""
+        ...
 
     def stream_encoder(self, canonical: Canonical, request_id: str) -> StreamEncoder: ...
 
     def error_body(self, error: GatewayError) -> tuple[int, bytes]:
-        """This API's error envelope and status code for a gateway error."""
+        """This API's status code and error envelope for a gateway error."""
         ...
