@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from routerx.auth.api_keys import digest_key
+from routerx.core.snapshot import ConfigSnapshot
 from routerx.gateway.fronts.messages import MessagesFront
 from routerx.providers.base import Call
 from routerx.providers.mock import MockProvider
@@ -17,7 +18,6 @@ from routerx.routing.capabilities import needs_of
 from routerx.routing.rules import plan_route
 from routerx.settings import Settings
 from routerx.storage.seed import DEMO_KEY
-from routerx.storage.snapshot import ConfigSnapshot
 from routerx.storage.snapshot_loader import load_snapshot
 from tests.support.database import connected, prepare
 

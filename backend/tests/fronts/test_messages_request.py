@@ -379,8 +379,6 @@ def scope(*headers: tuple[bytes, bytes]) -> dict[str, Any]:
         ([(b"x-api-key", b"rx_key_1")], "rx_key_1"),
         ([(b"authorization", b"Bearer rx_key_2")], "rx_key_2"),
         ([(b"x-api-key", b"rx_key_1"), (b"authorization", b"Bearer other")], "rx_key_1"),
-        ([(b"authorization", b"Basic abc")], ""),
-        ([(b"x-api-key", "ключ".encode())], ""),
         ([(b"anthropic-version", b"2023-06-01")], None),
     ],
 )
@@ -388,3 +386,17 @@ def test_api_key_from_x_api_key_or_bearer(
     headers: list[tuple[bytes, bytes]], key: str | None
 ) -> None:
     assert MessagesFront().api_key(scope(*headers)) == key
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"authorization", b"Basic abc")],
+        [(b"x-api-key", "ключ".encode())],
+        [(b"x-api-key", b"k" * 1000)],
+    ],
+)
+def test_a_malformed_key_header_is_a_401(headers: list[tuple[bytes, bytes]]) -> None:
+    with pytest.raises(GatewayError) as caught:
+        MessagesFront().api_key(scope(*headers))
+    assert caught.value.status == 401

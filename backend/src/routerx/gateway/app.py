@@ -23,6 +23,7 @@ from routerx.gateway.internal import internal_routes
 from routerx.gateway.models import ModelsEndpoint
 from routerx.gateway.pipeline import Pipeline
 from routerx.gateway.state import GatewayState
+from routerx.gateway.token_count import CountTokensEndpoint
 from routerx.limits import build_limiter
 from routerx.routing.breaker import BreakerState
 from routerx.routing.breaker_gate import build_breakers
@@ -135,6 +136,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
 
     routes = [
         *surface_routes(state),
+        Route("/v1/messages/count_tokens", CountTokensEndpoint(state), methods=["POST"]),
         Route("/v1/models", ModelsEndpoint(state), methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

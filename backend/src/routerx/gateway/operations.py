@@ -68,7 +68,8 @@ class ChatOperation:
     def answer(
         self, provider: Provider, canonical: Canonical, upstream_model: str, request_id: str
     ) -> Awaitable[Completion]:
-        return provider.complete(Call(canonical.request, canonical.raw, upstream_model, request_id))
+        call = Call(canonical.request, canonical.raw, upstream_model, request_id, canonical.native)
+        return provider.complete(call)
 
     def stream(
         self,
@@ -78,7 +79,7 @@ class ChatOperation:
         request_id: str,
         stats: StreamStats,
     ) -> AsyncGenerator[bytes, None]:
-        call = Call(canonical.request, canonical.raw, upstream_model, request_id)
+        call = Call(canonical.request, canonical.raw, upstream_model, request_id, canonical.native)
         return provider.stream(call, stats)
 
     def cut_usage(self, canonical: Canonical, chunks_relayed: int) -> Usage:

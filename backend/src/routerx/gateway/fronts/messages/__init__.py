@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from starlette.types import Scope
 
+from routerx.auth.api_keys import MAX_KEY_LENGTH
+from routerx.gateway import errors as gateway_errors
 from routerx.gateway.asgi_io import header
 from routerx.gateway.errors import GatewayError
-from routerx.gateway.fronts.base import Canonical
+from routerx.gateway.fronts.base import Canonical, OperationName
 from routerx.gateway.fronts.messages import errors, response
 from routerx.gateway.fronts.messages.request import chat_body, chat_request, decode_request
 from routerx.gateway.fronts.messages.response import NATIVE_API
@@ -21,24 +23,26 @@ BEARER = b"bearer "
 
 def key_from_headers(scope: Scope) -> str | None:
     """`x-api-key`, as Anthropic's clients send it, else `Authorization: Bearer` (Claude Code
-    with ANTHROPIC_AUTH_TOKEN). A value that is not ASCII is returned empty: a wrong key."""
+    with ANTHROPIC_AUTH_TOKEN). A malformed header is a 401."""
     value = header(scope, b"x-api-key")
     if value is None:
         authorization = header(scope, b"authorization")
         if authorization is None:
             return None
         if authorization[:7].lower() != BEARER:
-            return ""
+            raise gateway_errors.invalid_api_key()
         value = authorization[7:]
+    if len(value) > MAX_KEY_LENGTH + len(BEARER):
+        raise gateway_errors.invalid_api_key()
     try:
         return value.strip().decode("ascii")
     except UnicodeDecodeError:
-        return ""
+        raise gateway_errors.invalid_api_key() from None
 
 
 class MessagesFront:
     api = "messages"
-    operation: Literal["chat", "embeddings"] = "chat"
+    operation: OperationName = "chat"
 
     def api_key(self, scope: Scope) -> str | None:
         return key_from_headers(scope)
