@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,11 @@ import pytest
 import pytest_asyncio
 
 from routerx.storage.config_version import bump_config_version
-from routerx.storage.models import Provider, RoutingRule
+from routerx.storage.models import Provider, RequestLog, RoutingRule
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.upstream import Scenario, ToolCallSpec
+from tests.gateway.test_privacy import dump_database, wait_for_rows
 from tests.routing.failover_env import log_row, reset_breakers
 from tests.support.database import connected, prepare
 from tests.support.processes import ServerProcess, base_env, start_server
@@ -468,3 +470,61 @@ async def test_an_anthropic_upstreams_events_are_relayed(fresh: Stack) -> None:
     assert tool.type == "tool_use" and tool.input == {"city": "Paris"}
     assert final.stop_reason == "tool_use"
     assert (final.usage.input_tokens, final.usage.output_tokens) == (12, 7)
+
+
+# --- privacy ------------------------------------------------------------------------------
+
+
+async def test_canary_is_in_no_row_and_no_log_line(stack: Stack) -> None:
+    canary = f"CANARY-{uuid.uuid4().hex}"
+    text = {"role": "user", "content": f"secret prompt {canary}"}
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+    result = [{"type": "tool_result", "tool_use_id": "t", "content": canary}]
+    bodies: list[dict[str, Any]] = [
+        {"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [text]},
+        {"model": "claude-sonnet-4-5", "max_tokens": 50, "stream": True, "messages": [text]},
+        {
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 50,
+            "system": canary,
+            "messages": [{"role": "user", "content": [{"type": "text", "text": canary}, image]}],
+        },
+        {
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 50,
+            "messages": [
+                text,
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": "t", "name": "f", "input": {"q": canary}}
+                    ],
+                },
+                {"role": "user", "content": result},
+            ],
+        },
+        {"model": "claude-sonnet-4-5", "max_tokens": 50, "top_k": 3, "messages": [text]},  # 400
+        {"model": "other-model", "max_tokens": 50, "messages": [text]},  # 404
+    ]
+    headers = {"x-api-key": DEMO_KEY, "anthropic-version": "2023-06-01"}
+    async with connected(stack.database_url):
+        rows_before = await RequestLog.all().count()
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        for body in bodies:
+            async with session.post(
+                stack.gateway.url + "/v1/messages", json=body, headers=headers
+            ) as response:
+                await response.read()
+                statuses.append(response.status)
+        count = {"model": "claude-sonnet-4-5", "messages": [text]}
+        async with session.post(
+            stack.gateway.url + "/v1/messages/count_tokens", json=count, headers=headers
+        ) as response:
+            assert response.status == 200
+    assert statuses == [200, 200, 200, 200, 400, 404]
+    await wait_for_rows(stack.database_url, rows_before + len(bodies))
+    dump = await dump_database(stack.database_url)
+    assert canary not in dump
+    assert canary.lower() not in dump.lower()
+    assert canary not in stack.gateway.output()
