@@ -93,7 +93,6 @@ def test_images_base64_and_url_become_image_url_parts() -> None:
         ({"type": "base64", "media_type": "image/jpeg", "data": PNG}, "invalid_image"),
         ({"type": "base64", "media_type": "image/tiff", "data": PNG}, "invalid_image"),
         ({"type": "url", "url": "file:///etc/passwd"}, "invalid_image_url"),
-        ({"type": "file", "file_id": "file_1"}, "unsupported_parameter"),
     ],
 )
 def test_bad_images_are_refused_naming_the_block(source: dict[str, Any], code: str) -> None:
@@ -211,33 +210,13 @@ def test_text_documents_become_text_parts() -> None:
     assert chat[0]["content"] == [{"type": "text", "text": "Notes\n\nLine one."}]
 
 
-@pytest.mark.parametrize(
-    ("block", "param"),
-    [
-        (
-            {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}},
-            "messages[0].content[0].source",
-        ),
-        (
-            {
-                "type": "document",
-                "source": {"type": "base64", "media_type": "image/png", "data": PNG},
-            },
-            "messages[0].content[0].source.media_type",
-        ),
-        (
-            {
-                "type": "document",
-                "citations": {"enabled": True},
-                "source": {"type": "text", "media_type": "text/plain", "data": "x"},
-            },
-            "messages[0].content[0].citations",
-        ),
-    ],
-)
-def test_documents_that_cannot_be_translated_are_refused(block: dict[str, Any], param: str) -> None:
+def test_a_base64_document_must_be_a_pdf() -> None:
+    block = {
+        "type": "document",
+        "source": {"type": "base64", "media_type": "image/png", "data": PNG},
+    }
     error = refusal(messages=[{"role": "user", "content": [block]}])
-    assert error.param == param
+    assert error.param == "messages[0].content[0].source.media_type"
 
 
 def test_parameters_map_to_chat_completions() -> None:
@@ -297,8 +276,6 @@ def test_thinking_disabled_adds_nothing() -> None:
     ("fields", "param"),
     [
         ({"max_tokens": None}, "max_tokens"),
-        ({"top_k": 5}, "top_k"),
-        ({"stop_sequences": ["a", "b", "c", "d", "e"]}, "stop_sequences"),
         ({"container": "c1"}, "container"),
         ({"mcp_servers": []}, "mcp_servers"),
         ({"temperature": 1.5}, "temperature"),
@@ -313,10 +290,6 @@ def test_thinking_disabled_adds_nothing() -> None:
         (
             {"messages": [{"role": "user", "content": [{"type": "server_tool_use"}]}]},
             "messages[0].content[0].type",
-        ),
-        (
-            {"tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}]},
-            "tools[0]",
         ),
         ({"tools": [{"name": "f"}]}, "tools[0].input_schema"),
         ({"tool_choice": {"type": "sometimes"}}, "tool_choice.type"),
@@ -359,14 +332,96 @@ def test_count_tokens_refuses_messages_only_fields() -> None:
     assert caught.value.param == "max_tokens"
 
 
-def test_a_pdf_the_canonical_chat_model_cannot_carry_is_a_clear_400() -> None:
+def untranslatable(**fields: Any) -> tuple[dict[str, Any], GatewayError]:
+    """The request decodes (an Anthropic target answers it natively) but keeps a 400 for the
+    others, naming the field; the translation leaves the field out."""
+    canonical = MessagesFront().decode(body(**fields))
+    error = canonical.untranslatable
+    assert error is not None and error.status == 400
+    assert error.param is not None and f"`{error.param}`" in error.message
+    return canonical.raw, error
+
+
+def test_a_pdf_the_canonical_chat_model_cannot_carry_is_untranslatable() -> None:
     block = {
         "type": "document",
         "source": {"type": "base64", "media_type": "application/pdf", "data": PDF},
     }
-    error = refusal(messages=[{"role": "user", "content": [block]}])
-    assert error.param == "messages"
-    assert "PDF" in error.message
+    text = {"type": "text", "text": "Summarise"}
+    raw, error = untranslatable(messages=[{"role": "user", "content": [text, block]}])
+    assert error.param == "messages" and "PDF" in error.message
+    assert raw["messages"] == [{"role": "user", "content": [text]}]
+
+
+PDF_URL = {"type": "url", "url": "https://example.com/a.pdf"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"top_k": 5}, "top_k"),
+        ({"stop_sequences": ["a", "b", "c", "d", "e"]}, "stop_sequences"),
+        (
+            {"tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}]},
+            "tools[0]",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "document", "source": PDF_URL}]}]},
+            "messages[0].content[0].source",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "document",
+                                "citations": {"enabled": True},
+                                "source": {"type": "text", "media_type": "text/plain", "data": "x"},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "messages[0].content[0].citations",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "see"},
+                            {"type": "image", "source": {"type": "file", "file_id": "file_1"}},
+                        ],
+                    }
+                ]
+            },
+            "messages[0].content[1].source",
+        ),
+    ],
+)
+def test_what_only_anthropic_takes_is_untranslatable(fields: dict[str, Any], param: str) -> None:
+    raw, error = untranslatable(**fields)
+    assert error.param == param
+    assert not {"top_k", "tools"} & raw.keys()
+    assert "stop" not in raw
+
+
+def test_a_turn_whose_blocks_were_all_left_out_stays_a_user_turn() -> None:
+    content = [{"type": "document", "source": PDF_URL}]
+    raw, _ = untranslatable(messages=[{"role": "user", "content": content}])
+    assert raw["messages"] == [{"role": "user", "content": []}]
+
+
+def test_the_first_untranslatable_field_is_named() -> None:
+    _, error = untranslatable(top_k=3, stop_sequences=list("abcde"))
+    assert error.param == "top_k"
+
+
+def test_a_server_tool_type_must_be_a_string() -> None:
+    assert refusal(tools=[{"type": 7, "name": "x"}]).param == "tools[0].type"
 
 
 def scope(*headers: tuple[bytes, bytes]) -> dict[str, Any]:

@@ -472,6 +472,43 @@ async def test_an_anthropic_upstreams_events_are_relayed(fresh: Stack) -> None:
     assert (final.usage.input_tokens, final.usage.output_tokens) == (12, 7)
 
 
+async def test_what_only_anthropic_takes_reaches_an_anthropic_upstream(fresh: Stack) -> None:
+    pdf = base64.b64encode(b"%PDF-1.4 tiny").decode()
+    document = {
+        "type": "document",
+        "source": {"type": "base64", "media_type": "application/pdf", "data": pdf},
+        "citations": {"enabled": True},
+    }
+    content = [
+        document,
+        {"type": "text", "text": "Summarise.", "cache_control": {"type": "ephemeral"}},
+    ]
+    body = {
+        **NATIVE_BODY,
+        "top_k": 5,
+        "messages": [{"role": "user", "content": content}],
+        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}],
+    }
+    headers = {"x-api-key": DEMO_KEY, "anthropic-version": "2023-06-01"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            fresh.gateway.url + "/v1/messages", json=body, headers=headers
+        ) as response:
+            answer = await response.json()
+        assert response.status == 200, answer
+        assert fresh.anthropic.requests[-1].body == {**body, "model": "claude-upstream"}
+        async with session.post(
+            fresh.gateway.url + "/v1/messages",
+            json={**body, "model": FAILOVER_MODEL},
+            headers=headers,
+        ) as response:
+            refused = await response.json()
+    assert response.status == 400
+    assert refused["error"]["type"] == "invalid_request_error"
+    assert "`top_k`" in refused["error"]["message"]
+    assert fresh.primary.requests == [] and fresh.secondary.requests == []
+
+
 # --- privacy ------------------------------------------------------------------------------
 
 

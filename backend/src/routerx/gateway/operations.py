@@ -12,7 +12,8 @@ from collections.abc import AsyncGenerator, Awaitable
 from typing import Protocol, runtime_checkable
 
 from routerx.gateway.fronts.base import Canonical, OperationName
-from routerx.providers.base import Call, Completion, Provider, StreamStats
+from routerx.providers.base import Call, Completion, Provider, StreamStats, takes_native
+from routerx.providers.errors import UpstreamError
 from routerx.routing.capabilities import Needs, needs_of
 from routerx.wire.openai import Usage
 from routerx.wire.tokens import estimate_prompt_tokens
@@ -68,8 +69,7 @@ class ChatOperation:
     def answer(
         self, provider: Provider, canonical: Canonical, upstream_model: str, request_id: str
     ) -> Awaitable[Completion]:
-        call = Call(canonical.request, canonical.raw, upstream_model, request_id, canonical.native)
-        return provider.complete(call)
+        return provider.complete(_call(provider, canonical, upstream_model, request_id))
 
     def stream(
         self,
@@ -79,14 +79,25 @@ class ChatOperation:
         request_id: str,
         stats: StreamStats,
     ) -> AsyncGenerator[bytes, None]:
-        call = Call(canonical.request, canonical.raw, upstream_model, request_id, canonical.native)
-        return provider.stream(call, stats)
+        return provider.stream(_call(provider, canonical, upstream_model, request_id), stats)
 
     def cut_usage(self, canonical: Canonical, chunks_relayed: int) -> Usage:
         """Providers send about one token per chunk; the first chunk carries only the role."""
         prompt = estimate_prompt_tokens(canonical.request)
         completion = max(0, chunks_relayed - 1)
         return Usage(prompt, completion, prompt + completion)
+
+
+def _call(provider: Provider, canonical: Canonical, upstream_model: str, request_id: str) -> Call:
+    """The provider call; a request the front could not fully translate reaches only a target
+    that answers it natively, any other target refuses it as a client error (no fallback)."""
+    refusal = canonical.untranslatable
+    if refusal is not None and not takes_native(provider, canonical.native):
+        raise UpstreamError(
+            f"{refusal.message} Provider {provider.config.name} takes only the translation.",
+            status=400,
+        )
+    return Call(canonical.request, canonical.raw, upstream_model, request_id, canonical.native)
 
 
 OPERATIONS: dict[OperationName, Operation] = {"chat": ChatOperation()}

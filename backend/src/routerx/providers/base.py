@@ -80,6 +80,11 @@ class StreamStats:
     more_ready: bool = False
 
 
+def takes_native(provider: object, native: tuple[str, dict[str, Any]] | None) -> bool:
+    """True when the adapter answers `Call.native`'s API natively (its `native_apis`)."""
+    return native is not None and native[0] in getattr(provider, "native_apis", ())
+
+
 class Provider(Protocol):
     config: ProviderConfig
 

@@ -29,6 +29,9 @@ class Canonical:
     requested_model: str
     # (api, the client's original body) for back adapters that speak that API natively
     native: tuple[str, dict[str, Any]] | None = None
+    # What the translation could not carry (a 400 naming the field): raised for a target whose
+    # adapter does not take `native`, so that only natively answered requests may use it.
+    untranslatable: GatewayError | None = None
 
 
 class StreamEncoder(Protocol):

@@ -33,6 +33,8 @@ ANTHROPIC_VERSION = "2023-06-01"
 
 
 class AnthropicProvider:
+    native_apis = frozenset({NATIVE_API})
+
     def __init__(self, config: ProviderConfig, http: HttpClient) -> None:
         self.config = config
         self.http = http

@@ -12,7 +12,12 @@ from routerx.gateway.asgi_io import header
 from routerx.gateway.errors import GatewayError
 from routerx.gateway.fronts.base import Canonical, OperationName
 from routerx.gateway.fronts.messages import errors, response
-from routerx.gateway.fronts.messages.request import chat_body, chat_request, decode_request
+from routerx.gateway.fronts.messages.request import (
+    Translator,
+    chat_body,
+    chat_request,
+    decode_request,
+)
 from routerx.gateway.fronts.messages.response import NATIVE_API
 from routerx.gateway.fronts.messages.stream import MessagesStreamEncoder
 from routerx.providers.base import Completion
@@ -49,13 +54,15 @@ class MessagesFront:
 
     def decode(self, raw: dict[str, Any]) -> Canonical:
         request = decode_request(raw, wire.MessagesRequest)
-        body = chat_body(request)
+        translator = Translator()
+        body = chat_body(request, translator)
         return Canonical(
-            request=chat_request(body),
+            request=chat_request(body, translator),
             raw=body,
             stream=request.stream,
             requested_model=request.model,
             native=(NATIVE_API, raw),
+            untranslatable=translator.untranslatable,
         )
 
     def encode_completion(self, completion: Completion, canonical: Canonical) -> bytes:

@@ -4,8 +4,10 @@
 rest of their user turn (Chat Completions wants them right after the assistant's tool calls), and
 images inside a tool result join that user turn; `tool_use` blocks become `tool_calls`; earlier
 `thinking` blocks are dropped (no other API takes them back); `cache_control` is a caching hint and
-is dropped. What would change the answer and has no Chat Completions counterpart is refused with a
-400 that names the field.
+is dropped. What would change the answer and has no Chat Completions counterpart is left out of
+the translation and kept as the request's `untranslatable` 400, naming the field: an Anthropic
+target answers the original body natively, any other target refuses the request with it. What
+no API accepts (unknown fields and block types, bad images) is a 400 at once.
 """
 
 from __future__ import annotations
@@ -69,10 +71,18 @@ def system_text(system: wire.System | None) -> str | None:
 
 
 class Translator:
-    """One request's translation; holds the per-request image budget."""
+    """One request's translation: the per-request image budget, and the first part of the
+    request the translation could not carry."""
 
     def __init__(self) -> None:
         self.budget = ImageBudget()
+        self.untranslatable: GatewayError | None = None
+
+    def cannot_translate(self, param: str, why: str) -> list[Part]:
+        """Leave this part out of the translation, remembering why; no parts for it."""
+        if self.untranslatable is None:
+            self.untranslatable = unsupported(param, why)
+        return []
 
     def messages(
         self, system: wire.System | None, turns: list[wire.InputMessage]
@@ -96,8 +106,11 @@ class Translator:
             return [{"role": "user", "content": turn.content}]
         tool_messages: list[dict[str, Any]] = []
         parts: list[Part] = []
+        content_blocks = 0  # a user message even if its blocks could not all be translated
         for index, block in enumerate(turn.content):
             where = f"{param}[{index}]"
+            if not isinstance(block, wire.ToolResultBlock):
+                content_blocks += 1
             if isinstance(block, wire.ToolResultBlock):
                 text, media = self.tool_result(block, where)
                 tool_messages.append(
@@ -110,7 +123,7 @@ class Translator:
                 raise invalid_request("`tool_use` blocks belong to assistant turns.", where)
             else:
                 parts.extend(self.part(block, where))
-        if parts:
+        if parts or content_blocks:
             return [*tool_messages, {"role": "user", "content": parts}]
         return tool_messages
 
@@ -162,20 +175,22 @@ class Translator:
         if isinstance(block, wire.TextBlock):
             return [{"type": "text", "text": block.text}]
         if isinstance(block, wire.ImageBlock):
-            return [self.image(block.source, f"{param}.source")]
+            return self.image(block.source, f"{param}.source")
         if isinstance(block, wire.DocumentBlock):
             return self.document(block, param)
         raise invalid_request(f"A `{type(block).__name__}` is not accepted here.", param)
 
-    def image(self, source: wire.ImageSource, param: str) -> Part:
+    def image(self, source: wire.ImageSource, param: str) -> list[Part]:
         if isinstance(source, wire.FileSource):
-            raise unsupported(param, "is a Files API reference; send the image as base64 or a URL.")
+            return self.cannot_translate(
+                param, "is a Files API reference, which only an Anthropic provider resolves."
+            )
         if isinstance(source, wire.URLSource):
             if not source.url.startswith(HTTP_SCHEMES):
                 raise invalid_request(
                     "An image URL must be an http(s) URL.", param, "invalid_image_url"
                 )
-            return {"type": "image_url", "image_url": {"url": source.url}}
+            return [{"type": "image_url", "image_url": {"url": source.url}}]
         mime = MIME_ALIASES.get(source.media_type.lower(), source.media_type.lower())
         url = f"data:{mime};base64,{source.data}"
         try:
@@ -186,11 +201,11 @@ class Translator:
             raise invalid_request(
                 "The image data is not valid base64.", param, "invalid_image"
             ) from None
-        return {"type": "image_url", "image_url": {"url": url}}
+        return [{"type": "image_url", "image_url": {"url": url}}]
 
     def document(self, block: wire.DocumentBlock, param: str) -> list[Part]:
         if block.citations is not None and block.citations.get("enabled"):
-            raise unsupported(f"{param}.citations", "(citations) need an Anthropic upstream.")
+            return self.cannot_translate(f"{param}.citations", "need an Anthropic provider.")
         parts: list[Part] = []
         if block.context:
             parts.append({"type": "text", "text": block.context})
@@ -220,18 +235,23 @@ class Translator:
                         ) from None
                     parts.extend(self.part(inner, f"{where}.content[{index}]"))
         else:
-            raise unsupported(where, "must be base64 PDF, plain text or content blocks.")
+            return self.cannot_translate(
+                where, "is a URL or Files API document, which only an Anthropic provider reads."
+            )
         return parts
 
 
-def tool_definitions(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def tool_definitions(tools: list[dict[str, Any]], translator: Translator) -> list[dict[str, Any]]:
     functions: list[dict[str, Any]] = []
     for index, spec in enumerate(tools):
         kind = spec.get("type")
         if kind not in (None, "custom"):
-            raise unsupported(
-                f"tools[{index}]", f"is the server tool `{kind}`, which RouterX does not run."
+            if not isinstance(kind, str):
+                raise invalid_request("A tool's `type` must be a string.", f"tools[{index}].type")
+            translator.cannot_translate(
+                f"tools[{index}]", f"is the server tool `{kind}`, which only Anthropic runs."
             )
+            continue
         try:
             tool = msgspec.convert(spec, wire.CustomTool)
         except msgspec.ValidationError as exc:
@@ -262,13 +282,13 @@ def reasoning_effort(budget_tokens: int) -> str:
     return "high"
 
 
-def chat_body(request: wire.MessagesRequest) -> dict[str, Any]:
+def chat_body(request: wire.MessagesRequest, translator: Translator) -> dict[str, Any]:
     """The canonical chat dict for a Messages request."""
     if request.top_k is not None:
-        raise unsupported("top_k", "has no Chat Completions counterpart; omit it.")
+        translator.cannot_translate("top_k", "has no Chat Completions counterpart.")
     body: dict[str, Any] = {
         "model": request.model,
-        "messages": Translator().messages(request.system, request.messages),
+        "messages": translator.messages(request.system, request.messages),
         "max_tokens": request.max_tokens,
     }
     if request.stream:
@@ -280,12 +300,17 @@ def chat_body(request: wire.MessagesRequest) -> dict[str, Any]:
         body["top_p"] = request.top_p
     if request.stop_sequences:
         if len(request.stop_sequences) > MAX_STOP_SEQUENCES:
-            raise unsupported("stop_sequences", f"takes at most {MAX_STOP_SEQUENCES} sequences.")
-        body["stop"] = list(request.stop_sequences)
+            translator.cannot_translate(
+                "stop_sequences", f"has more than the {MAX_STOP_SEQUENCES} Chat Completions takes."
+            )
+        else:
+            body["stop"] = list(request.stop_sequences)
     if request.metadata is not None and request.metadata.user_id:
         body["user"] = request.metadata.user_id
     if request.tools:
-        body["tools"] = tool_definitions(request.tools)
+        functions = tool_definitions(request.tools, translator)
+        if functions:
+            body["tools"] = functions
     if request.tool_choice is not None:
         body["tool_choice"] = tool_choice(request.tool_choice)
         if getattr(request.tool_choice, "disable_parallel_tool_use", False):
@@ -295,24 +320,32 @@ def chat_body(request: wire.MessagesRequest) -> dict[str, Any]:
     return body
 
 
-def chat_request(body: dict[str, Any]) -> ChatRequest:
-    """The typed view of a translated body; a document the chat model cannot carry is a 400."""
+def chat_request(body: dict[str, Any], translator: Translator) -> ChatRequest:
+    """The typed view of a translated body. PDF `file` parts the chat model does not take are
+    left out, and the request is then untranslatable."""
     try:
         request = msgspec.convert(body, ChatRequest)
     except msgspec.ValidationError as exc:
-        if any(
-            isinstance(part, dict) and part.get("type") == "file"
-            for message in body["messages"]
-            for part in (message.get("content") if isinstance(message.get("content"), list) else ())
-        ):
-            raise unsupported(
-                "messages",
-                "contains a base64 PDF `document`, which RouterX cannot carry to a "
-                "translated target.",
-            ) from None
-        raise from_validation_error(exc) from None
+        if not _drop_file_parts(body):
+            raise from_validation_error(exc) from None
+        translator.cannot_translate("messages", "contains a PDF `document`.")
+        try:
+            request = msgspec.convert(body, ChatRequest)
+        except msgspec.ValidationError as again:
+            raise from_validation_error(again) from None
     error = check_text(request)
     if error is not None:
         error.param = "messages"
         raise error
     return request
+
+
+def _drop_file_parts(body: dict[str, Any]) -> bool:
+    dropped = False
+    for message in body["messages"]:
+        content = message.get("content")
+        if isinstance(content, list):
+            kept = [part for part in content if part.get("type") != "file"]
+            dropped = dropped or len(kept) != len(content)
+            message["content"] = kept
+    return dropped

@@ -17,8 +17,10 @@ from routerx.wire.tokens import CHARS_PER_TOKEN, estimate_prompt_tokens
 
 def count_tokens(raw: dict[str, Any]) -> int:
     request = decode_request(raw, wire.CountTokensRequest)
-    messages = Translator().messages(request.system, request.messages)
-    total = estimate_prompt_tokens(chat_request({"model": request.model, "messages": messages}))
+    translator = Translator()
+    messages = translator.messages(request.system, request.messages)
+    chat = chat_request({"model": request.model, "messages": messages}, translator)
+    total = estimate_prompt_tokens(chat)
     if request.tools:
         total += len(msgspec.json.encode(request.tools)) // CHARS_PER_TOKEN + 1
     return total
