@@ -178,7 +178,8 @@ class Translator:
             return self.image(block.source, f"{param}.source")
         if isinstance(block, wire.DocumentBlock):
             return self.document(block, param)
-        raise invalid_request(f"A `{type(block).__name__}` is not accepted here.", param)
+        kind = type(block).__struct_config__.tag
+        raise invalid_request(f"A `{kind}` block is not accepted here.", param)
 
     def image(self, source: wire.ImageSource, param: str) -> list[Part]:
         if isinstance(source, wire.FileSource):

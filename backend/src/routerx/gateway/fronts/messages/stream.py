@@ -17,7 +17,7 @@ import msgspec
 from routerx.gateway.errors import GatewayError
 from routerx.gateway.fronts.base import Canonical
 from routerx.gateway.fronts.messages.errors import error_detail
-from routerx.gateway.fronts.messages.openai_views import ChoiceView, UsageView
+from routerx.gateway.fronts.messages.openai_views import ChoiceView, FunctionView, UsageView
 from routerx.gateway.fronts.messages.response import message_id
 from routerx.gateway.fronts.messages.stop_reason import requested_stops, stop_reason
 from routerx.providers.base import StreamStats
@@ -137,11 +137,11 @@ class MessagesStreamEncoder:
         self,
         position: int,
         call_id: str | None,
-        function: object,
+        function: FunctionView | None,
         out: list[bytes],
     ) -> None:
-        name = getattr(function, "name", None)
-        arguments = getattr(function, "arguments", None)
+        name = function.name if function is not None else None
+        arguments = function.arguments if function is not None else None
         if call_id is not None or self.open_kind != "tool" or self.open_tool != position:
             self._close(out)
             self.index += 1
