@@ -252,11 +252,18 @@ async def test_errors_are_the_sdks_typed_exceptions(stack: Stack) -> None:
     async with client(stack) as sdk:
         with pytest.raises(anthropic.NotFoundError):
             await sdk.messages.create(model="no-such-model", max_tokens=10, messages=USER)
+        with pytest.raises(anthropic.NotFoundError):
+            await sdk.messages.count_tokens(model="no-such-model", messages=USER)
+        with pytest.raises(anthropic.BadRequestError) as schema:
+            await sdk.messages.count_tokens(
+                model="claude-sonnet-4-5", messages=USER, extra_body={"max_tokens": 5}
+            )
         with pytest.raises(anthropic.BadRequestError) as bad:
             await sdk.messages.create(
                 model="claude-sonnet-4-5", max_tokens=10, messages=USER, extra_body={"top_k": 5}
             )
     assert "top_k" in str(bad.value)
+    assert "max_tokens" in str(schema.value)
 
 
 @pytest.mark.parametrize(
