@@ -10,6 +10,7 @@ import pytest
 from routerx.admin.guard import ProductionConfigError, check_production
 from routerx.settings import Settings
 from routerx.storage.models import AdminUser, ApiKey, Provider, RoutingRule, Tenant
+from routerx.storage.seed import RULES
 from tests.support.database import connected
 from tests.support.processes import BACKEND, ROUTERX, base_env
 
@@ -44,7 +45,7 @@ async def test_migrate_and_seed_twice_change_nothing_the_second_time(pg_url: str
     after_first = await counts(pg_url)
     second = routerx(pg_url, "seed")
     assert second.returncode == 0 and "nothing new" in second.stdout
-    assert await counts(pg_url) == after_first == (1, 1, 3, 2, 1)
+    assert await counts(pg_url) == after_first == (1, 1, 3, len(RULES), 1)
 
 
 async def test_create_admin_replaces_the_default_password(tmp_path: Path) -> None:
