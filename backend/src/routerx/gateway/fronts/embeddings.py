@@ -87,12 +87,14 @@ def _inputs(value: str | list[Any]) -> tuple[tuple[str, ...], tuple[tuple[int, .
         return (_text(value, "input"),), ()
     if not value:
         raise _invalid("`input` must not be an empty array.")
+    first = value[0]
+    if isinstance(first, int) and not isinstance(first, bool):  # one input as token ids
+        return (), (_token_ids(value, "input"),)
     if len(value) > MAX_INPUTS:
         raise _invalid(
             f"`input` may hold at most {MAX_INPUTS} inputs; it holds {len(value)}.",
             code="too_many_inputs",
         )
-    first = value[0]
     if isinstance(first, str):
         texts = []
         for index, item in enumerate(value):
@@ -100,8 +102,6 @@ def _inputs(value: str | list[Any]) -> tuple[tuple[str, ...], tuple[tuple[int, .
                 raise _invalid(INPUT_SHAPES, f"input[{index}]")
             texts.append(_text(item, f"input[{index}]"))
         return tuple(texts), ()
-    if isinstance(first, int) and not isinstance(first, bool):
-        return (), (_token_ids(value, "input"),)
     if isinstance(first, list):
         return (), tuple(_token_ids(item, f"input[{index}]") for index, item in enumerate(value))
     raise _invalid(INPUT_SHAPES, "input[0]")
