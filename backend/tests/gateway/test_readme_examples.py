@@ -142,7 +142,7 @@ async def test_models_lists_what_the_tenant_may_use(gateway: RunningGateway) -> 
     ):
         body = await response.json()
     assert response.status == 200
-    assert [m["id"] for m in body["data"]] == ["gpt-4.1-mini"]
+    assert [m["id"] for m in body["data"]] == ["gpt-4.1-mini", "text-embedding-3-small"]
 
 
 async def test_health_and_readiness(gateway: RunningGateway) -> None:

@@ -44,12 +44,27 @@ RULES: list[dict[str, Any]] = [
     },
 ]
 
+# Embeddings: the mock answers `text-embedding-3-small` with deterministic vectors.
+DEMO_EMBEDDING_MODEL = "text-embedding-3-small"
+PROVIDERS.append({"name": "mock-embeddings", "type": "mock", "capabilities": ["embeddings"]})
+RULES.append(
+    {
+        "name": "demo-embeddings",
+        "model_pattern": DEMO_EMBEDDING_MODEL,
+        "capability": "embeddings",
+        "targets": [
+            {"provider": "mock-embeddings", "model": DEMO_EMBEDDING_MODEL, "weight": 1, "tier": 0},
+        ],
+    }
+)
+DEMO_MODELS = [DEMO_MODEL, DEMO_EMBEDDING_MODEL]
+
 
 async def seed_demo_data() -> list[str]:
     """Create what is missing; return what was created, for the command's output."""
     created: list[str] = []
     tenant, made = await Tenant.get_or_create(
-        name="demo", defaults={"allowed_models": [DEMO_MODEL], "rpm_limit": None}
+        name="demo", defaults={"allowed_models": DEMO_MODELS, "rpm_limit": None}
     )
     if made:
         created.append("tenant demo")
