@@ -104,8 +104,12 @@ def sdk(gateway: tuple[ServerProcess, str], key: str = DEMO_KEY) -> openai.Async
     return openai.AsyncOpenAI(base_url=gateway[0].url + "/v1", api_key=key, max_retries=0)
 
 
-async def post(gateway: tuple[ServerProcess, str], body: Any) -> tuple[int, dict[str, Any]]:
+async def post(
+    gateway: tuple[ServerProcess, str], body: Any, request_id: str | None = None
+) -> tuple[int, dict[str, Any]]:
     headers = {"Authorization": f"Bearer {DEMO_KEY}"}
+    if request_id is not None:
+        headers["x-request-id"] = request_id
     async with (
         aiohttp.ClientSession() as session,
         session.post(gateway[0].url + "/v1/embeddings", json=body, headers=headers) as response,
@@ -245,13 +249,13 @@ async def test_token_limits_count_the_input_tokens(gateway: tuple[ServerProcess,
     assert small.usage.total_tokens == 2
 
 
-async def _rows(database_url: str, expected: int, deadline_s: float = 10.0) -> list[RequestLog]:
+async def _rows(database_url: str, ids: list[str], deadline_s: float = 10.0) -> list[RequestLog]:
     started = time.monotonic()
     async with connected(database_url):
-        while (count := await RequestLog.all().count()) < expected:
-            assert time.monotonic() - started < deadline_s, f"{count} of {expected} rows"
+        while len(rows := await RequestLog.filter(request_id__in=ids).order_by("id")) < len(ids):
+            assert time.monotonic() - started < deadline_s, f"{len(rows)} of {len(ids)} rows"
             await asyncio.sleep(0.05)
-        return await RequestLog.all().order_by("id")
+        return rows
 
 
 async def test_no_input_and_no_vector_in_rows_logs_or_metrics(
@@ -260,29 +264,36 @@ async def test_no_input_and_no_vector_in_rows_logs_or_metrics(
     server, database_url = gateway
     openai_server.reset()
     canary = f"CANARY-{uuid.uuid4().hex}"
-    async with connected(database_url):
-        before = await RequestLog.all().count()
+    ids = [f"privacy-{uuid.uuid4().hex[:8]}-{n}" for n in range(5)]
     async with sdk(gateway) as client:
         mocked = await client.embeddings.create(
-            model=DEMO_MODEL, input=[f"secret {canary}", canary], encoding_format="float"
+            model=DEMO_MODEL,
+            input=[f"secret {canary}", canary],
+            encoding_format="float",
+            extra_headers={"x-request-id": ids[0]},
         )
-        await client.embeddings.create(model="embed-openai", input=f"secret {canary}")
+        await client.embeddings.create(
+            model="embed-openai", input=f"secret {canary}", extra_headers={"x-request-id": ids[1]}
+        )
+    bad_bodies = (
+        {"model": DEMO_MODEL, "input": [canary, 5]},
+        {"model": "no-such-model", "input": canary},
+        {"model": DEMO_MODEL, "input": canary, "stream": True},
+    )
     statuses = [
-        (await post(gateway, body))[0]
-        for body in (
-            {"model": DEMO_MODEL, "input": [canary, 5]},
-            {"model": "no-such-model", "input": canary},
-            {"model": DEMO_MODEL, "input": canary, "stream": True},
-        )
+        (await post(gateway, body, request_id))[0]
+        for body, request_id in zip(bad_bodies, ids[2:], strict=True)
     ]
     assert statuses == [400, 404, 400]
     async with aiohttp.ClientSession() as session, session.get(server.url + "/metrics") as metrics:
         exposition = await metrics.text()
 
-    rows = await _rows(database_url, before + 5)
-    ours = rows[before:]
-    assert {row.capability for row in ours if row.status == 200} == {"embeddings"}
-    assert [row.total_tokens for row in ours[:1]] == [mocked.usage.total_tokens]
+    rows = await _rows(database_url, ids)
+    by_id = {row.request_id: row for row in rows}
+    assert [by_id[i].status for i in ids] == [200, 200, 400, 404, 400]
+    assert {by_id[i].capability for i in ids[:2]} == {"embeddings"}
+    assert by_id[ids[0]].total_tokens == mocked.usage.total_tokens
+    assert (by_id[ids[0]].provider, by_id[ids[1]].provider) == ("mock-embeddings", "fake-openai")
     values = [repr(v)[:10] for v in mocked.data[0].embedding[:20]]
     dump = await dump_database(database_url)
     output = server.output()
