@@ -86,22 +86,6 @@ class EmbeddingList(Struct, kw_only=True):
     usage: EmbeddingsUsage
 
 
-class _EmbeddingIndexView(Struct):
-    index: int = 0
-
-
-class EmbeddingListView(Struct):
-    """What RouterX reads of an upstream's OpenAI `list` body: how many vectors, the usage,
-    and whether it is an error. The vectors themselves are relayed as the upstream's bytes."""
-
-    data: list[_EmbeddingIndexView] = msgspec.field(default_factory=list)
-    usage: EmbeddingsUsage | None = None
-    error: Any = None
-
-
-decode_list_view = msgspec.json.Decoder(EmbeddingListView).decode
-
-
 def encode_vector(values: list[float], encoding_format: EncodingFormat) -> list[float] | str:
     """A vector as the client asked for it: floats, or base64 of little-endian float32."""
     if encoding_format == "float":
