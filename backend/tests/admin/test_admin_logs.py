@@ -50,6 +50,7 @@ async def seed_logs(admin: Admin, tenant_ids: tuple[int, int]) -> None:
         log_row(
             100 + i,
             tenant_id=second,
+            api="messages",
             provider="beta",
             status=503,
             fallback=True,
@@ -123,6 +124,9 @@ async def test_logs_filters_cursor_pages_and_trace(admin: Admin) -> None:
         missing = await client.get(f"{API}/logs/req-nope")
         bad_cursor = await client.get(f"{API}/logs", params={"cursor": "abc"})
         bad_status = await client.get(f"{API}/logs", params={"status": "5x"})
+        by_api = await client.get(f"{API}/logs", params={"api": "messages", "limit": 100})
+        chat = await client.get(f"{API}/logs", params={"api": "chat", "tenant_id": ids[0]})
+        bad_api = await client.get(f"{API}/logs", params={"api": "Chat Completions"})
     assert seen == [f"req-{i:04d}" for i in range(39, -1, -1)]  # newest first, each once
     assert {row["request_id"] for row in errors.json()["data"]} == {
         f"req-{100 + i:04d}" for i in range(10)
@@ -148,6 +152,13 @@ async def test_logs_filters_cursor_pages_and_trace(admin: Admin) -> None:
     assert missing.status_code == 404
     assert bad_cursor.status_code == 400 and bad_cursor.json()["error"]["param"] == "cursor"
     assert bad_status.status_code == 400 and bad_status.json()["error"]["param"] == "status"
+    assert {row["request_id"] for row in by_api.json()["data"]} == {
+        f"req-{100 + i:04d}" for i in range(10)
+    }
+    assert {row["api"] for row in chat.json()["data"]} == {"chat"}
+    assert len(chat.json()["data"]) == 41  # the 40 seeded and the one added between pages
+    assert detail["api"] == "messages"
+    assert bad_api.status_code == 400 and bad_api.json()["error"]["param"] == "api"
 
 
 async def test_stats_buckets_per_provider_and_total(admin: Admin) -> None:

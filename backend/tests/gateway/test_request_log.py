@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from routerx.storage.log_row import LogRow
+from routerx.core.log_row import LogRow
 from routerx.storage.log_writer import RequestLogWriter
 from routerx.storage.models import ApiKey, RequestLog
 from tests.gateway.conftest import AUTH, RunningGateway
@@ -53,6 +53,7 @@ async def test_one_row_per_request_with_attempts(pg_gateway: RunningGateway) -> 
     assert stream.stream and stream.status == 200 and stream.ttft_ms is not None
     assert stream.total_tokens > 0, "stream usage is recorded even without include_usage"
     assert (missing.status, missing.error_type, missing.provider) == (404, "model_not_found", None)
+    assert {row.api for row in rows.values()} == {"chat"}
     async with connected(pg_gateway.database_url):
         key = await ApiKey.get(id=plain.key_id)
     assert key.last_used_at is not None and key.last_used_at >= plain.created_at

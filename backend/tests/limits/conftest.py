@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from routerx.core.clock import Clock, FakeClock
 from routerx.limits import RateLimiter, build_limiter
-from routerx.routing.clock import Clock, FakeClock
 from tests.support.redis_server import PrivateRedis, own_key_prefix
 from tests.support.redis_server import private_redis as running_private_redis
 

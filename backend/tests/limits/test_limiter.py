@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
+from routerx.core.snapshot import KeyEntry, TenantEntry
 from routerx.limits import UNLIMITED, Decision, Limits, RateLimiter, build_limiter, format_reset
 from routerx.limits.window import wait_to_fit
-from routerx.storage.snapshot import KeyEntry, TenantEntry
 from tests.limits.conftest import minute_clock
 
 TENANT, KEY = 1, 10

@@ -10,8 +10,8 @@ import time
 import pytest
 from redis.asyncio import Redis
 
+from routerx.core.clock import SystemClock
 from routerx.limits import UNLIMITED, Decision, Limits, RateLimiter, build_limiter
-from routerx.routing.clock import SystemClock
 from tests.limits.conftest import MakeLimiter, PrivateRedis, minute_clock
 
 TENANT, KEY, OTHER_KEY = 1, 10, 11
@@ -227,10 +227,15 @@ async def test_the_background_task_shares_counts(redis_url: str, prefix: str) ->
     try:
         assert ask(two, tenant, key_id=OTHER_KEY).allowed
         assert allowed(one, 49, tenant) == [True] * 49
-        deadline = time.monotonic() + 2.0
+        # Each allowed probe uses one of `two`'s own requests: with syncing off it would be allowed
+        # 49 more times, so fewer than 10 allowed probes proves the counts came from `one`.
+        own_requests = 1
+        deadline = time.monotonic() + 5.0
         while ask(two, tenant, key_id=OTHER_KEY).allowed:
+            own_requests += 1
+            assert own_requests < 10, "the other process never saw the counts"
             assert time.monotonic() < deadline, "the other process never saw the counts"
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)
     finally:
         await one.stop()
         await two.stop()

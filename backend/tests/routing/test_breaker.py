@@ -8,6 +8,7 @@ import random
 import msgspec
 import pytest
 
+from routerx.core.clock import FakeClock
 from routerx.routing import breaker
 from routerx.routing.breaker import (
     BreakerConfig,
@@ -17,7 +18,6 @@ from routerx.routing.breaker import (
     RandomSource,
 )
 from routerx.routing.breaker_registry import BreakerRegistry
-from routerx.routing.clock import FakeClock
 
 KEY = "openai:gpt-4o"
 DEFAULT = BreakerConfig()

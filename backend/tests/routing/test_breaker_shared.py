@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import pytest
 from redis.asyncio import Redis
 
+from routerx.core.clock import Clock, FakeClock, SystemClock
 from routerx.routing.breaker import BreakerConfig, BreakerState, Outcome
 from routerx.routing.breaker_registry import BreakerRegistry
-from routerx.routing.clock import Clock, FakeClock, SystemClock
 from routerx.routing.shared.store import (
     LifecycleOp,
     OpKind,

@@ -8,14 +8,15 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from routerx.core.log_row import Attempt
+from routerx.core.snapshot import RuleEntry
 from routerx.providers.base import ProviderConfig
 from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.routing.attempt import ClientError, TargetAttempt
 from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.breaker_registry import BreakerRegistry
-from routerx.routing.fallback import ClientError, FallbackExhausted, FallbackRun, RetryPolicy
+from routerx.routing.fallback import FallbackExhausted, FallbackRun, RetryPolicy
 from routerx.routing.rules import PlannedTarget, RoutePlan
-from routerx.storage.log_row import Attempt
-from routerx.storage.snapshot import RuleEntry
 
 Behaviour = Callable[[], Awaitable[str]]
 
@@ -43,9 +44,9 @@ def run_for(
     )
 
 
-def scripted(behaviours: dict[str, list[Behaviour]]) -> Callable[[PlannedTarget], Awaitable[str]]:
-    async def attempt(target: PlannedTarget) -> str:
-        return await behaviours[target.provider.name].pop(0)()
+def scripted(behaviours: dict[str, list[Behaviour]]) -> Callable[[TargetAttempt], Awaitable[str]]:
+    async def attempt(target_attempt: TargetAttempt) -> str:
+        return await behaviours[target_attempt.target.provider.name].pop(0)()
 
     return attempt
 

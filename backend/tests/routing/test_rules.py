@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
+from routerx.core.snapshot import ConfigSnapshot, RuleEntry, Target, TenantEntry, group_tiers
 from routerx.providers.base import ProviderConfig
 from routerx.routing.capabilities import EMBEDDINGS_NEEDS, Needs
 from routerx.routing.rules import NoRoute, plan_route, visible_models
-from routerx.storage.snapshot import ConfigSnapshot, RuleEntry, Target, TenantEntry, group_tiers
 
 TEXT = Needs("text", frozenset({"text"}))
 VISION = Needs("vision", frozenset({"text", "vision"}))

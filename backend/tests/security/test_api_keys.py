@@ -20,8 +20,9 @@ import pytest
 from tortoise import Tortoise
 
 from routerx.auth import api_keys
-from routerx.gateway.chat import ChatCompletionsEndpoint
 from routerx.gateway.errors import GatewayError
+from routerx.gateway.fronts.chat import ChatFront
+from routerx.gateway.pipeline import Pipeline
 from routerx.settings import Settings
 from routerx.storage.snapshot_loader import load_snapshot
 from tests.security import rawhttp
@@ -155,12 +156,13 @@ def test_the_gateway_looks_keys_up_by_sha256_digest_only(presented: str) -> None
     stored digest without already knowing a key. The plain key is never a lookup argument."""
     entry = object()
     table = RecordingDict({hashlib.sha256(KEY).hexdigest(): entry})
-    endpoint = ChatCompletionsEndpoint(
-        SimpleNamespace(snapshot=SimpleNamespace(keys_by_digest=table))  # type: ignore[arg-type]
+    endpoint = Pipeline(
+        SimpleNamespace(snapshot=SimpleNamespace(keys_by_digest=table)),  # type: ignore[arg-type]
+        ChatFront(),
     )
     scope = {"headers": [(b"authorization", b"Bearer " + presented.encode())]}
     try:
-        found = endpoint._authenticate(scope)
+        found = endpoint.authenticate(scope)
     except GatewayError as error:
         assert error.status == 401
         found = None

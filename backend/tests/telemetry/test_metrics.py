@@ -82,6 +82,7 @@ async def test_metrics_reflect_the_requests_across_workers() -> None:
         value(
             samples,
             "routerx_requests_total",
+            api="chat",
             provider="primary",
             status="200",
             model=MODEL,
@@ -105,6 +106,7 @@ async def test_metrics_reflect_the_requests_across_workers() -> None:
     )
     assert value(samples, "routerx_request_duration_seconds_count", stream="false") == 8
     assert value(samples, "routerx_request_duration_seconds_count", stream="true") == 1
+    assert value(samples, "routerx_request_duration_seconds_count", api="chat") == 9
     assert value(samples, "routerx_time_to_first_token_seconds_count", provider="primary") == 1
     assert value(samples, "routerx_gateway_overhead_seconds_count") == 9
     assert value(samples, "routerx_tokens_total", provider="primary", type="prompt") >= 10

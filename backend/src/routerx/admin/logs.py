@@ -28,6 +28,13 @@ StatusFilter = Annotated[
         description="An exact status such as 503, or a class such as 5xx.",
     ),
 ]
+ApiName = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-z_]{1,32}$",
+        description="The API surface: chat, responses, messages or embeddings.",
+    ),
+]
 Cursor = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -48,6 +55,7 @@ class LogView(msgspec.Struct, kw_only=True):
     tenant_id: int | None
     key_id: int | None
     model: str
+    api: str
     capability: str
     provider: str | None
     upstream_model: str | None
@@ -78,6 +86,7 @@ class LogQuery(msgspec.Struct, kw_only=True):
     tenant_id: Id | UnsetType = UNSET
     provider: Text100 | UnsetType = UNSET
     model: SearchText | UnsetType = UNSET
+    api: ApiName | UnsetType = UNSET
     status: StatusFilter | UnsetType = UNSET
     fallback: bool | UnsetType = UNSET
     since: Timestamp | UnsetType = msgspec.field(default=UNSET, name="from")
@@ -103,6 +112,7 @@ def _fields(row: RequestLog) -> dict[str, Any]:
         "tenant_id": row.tenant_id,
         "key_id": row.key_id,
         "model": row.model,
+        "api": row.api,
         "capability": row.capability,
         "provider": row.provider,
         "upstream_model": row.upstream_model,
@@ -159,7 +169,7 @@ def _filtered(query: LogQuery, tenant_id: int | UnsetType) -> Any:
     filters: dict[str, Any] = {}
     if tenant_id is not UNSET:
         filters["tenant_id"] = tenant_id
-    for name in ("provider", "model", "fallback"):
+    for name in ("provider", "model", "api", "fallback"):
         if (value := getattr(query, name)) is not UNSET:
             filters[name] = value
     if query.status is not UNSET:

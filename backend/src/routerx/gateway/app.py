@@ -15,11 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from routerx.core.background import bounded, stop_task
 from routerx.gateway import errors
-from routerx.gateway.chat import ChatCompletionsEndpoint
 from routerx.gateway.exchange import request_id_of
+from routerx.gateway.fronts import SURFACES
 from routerx.gateway.internal import internal_routes
 from routerx.gateway.models import ModelsEndpoint
+from routerx.gateway.pipeline import Pipeline
 from routerx.gateway.state import GatewayState
 from routerx.limits import build_limiter
 from routerx.routing.breaker import BreakerState
@@ -65,6 +67,15 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def _on_breaker_transition(provider: str, old: BreakerState, new: BreakerState) -> None:
     metrics.BREAKER_TRANSITIONS.labels(provider, old.value, new.value).inc()
     metrics.BREAKER_STATE.labels(provider).set(metrics.BREAKER_STATE_VALUES[new.value])
+
+
+def surface_routes(state: GatewayState) -> list[Route]:
+    """Every API surface's paths, each served by the one pipeline with its front adapter."""
+    routes: list[Route] = []
+    for surface in SURFACES:
+        endpoint = Pipeline(state, surface.front)
+        routes.extend(Route(path, endpoint, methods=["POST"]) for path in surface.paths)
+    return routes
 
 
 def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -> Starlette:
@@ -114,19 +125,16 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
             yield
         finally:
             for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+                await stop_task(task)
             await writer.flush(SHUTDOWN_FLUSH_S)
             await state.breakers.stop()
             await limiter.stop()
-            await state.http.close()
+            await bounded(state.http.close())
             await close_db(timeout_s=DB_CLOSE_TIMEOUT_S)
             mark_worker_dead()
 
-    chat = ChatCompletionsEndpoint(state)
     routes = [
-        Route("/v1/chat/completions", chat, methods=["POST"]),
-        Route("/chat/completions", chat, methods=["POST"]),
+        *surface_routes(state),
         Route("/v1/models", ModelsEndpoint(state), methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

@@ -1,4 +1,4 @@
-"""One chat request's record while it is served: what its headers and its log row will say."""
+"""One request's record while it is served: what its headers and its log row will say."""
 
 from __future__ import annotations
 
@@ -8,20 +8,15 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
-from opentelemetry.trace import Span
 from starlette.types import Scope
 
+from routerx.core.log_row import LogRow
 from routerx.gateway.asgi_io import Headers, header
 from routerx.limits import Reservation
-from routerx.providers.base import StreamStats
-from routerx.providers.errors import FailureKind, UpstreamError
 from routerx.routing.rules import PlannedTarget, RoutePlan
-from routerx.storage.log_row import LogRow
-from routerx.wire.openai import ChatRequest, Usage
-from routerx.wire.tokens import estimate_prompt_tokens
+from routerx.wire.openai import Usage
 
 log = logging.getLogger("routerx.gateway")
 REQUEST_ID = re.compile(rb"^[A-Za-z0-9._\-]{1,64}$")
@@ -50,7 +45,6 @@ class Exchange:
     watcher: asyncio.Task[None] | None = None
     model_label: str = ""  # the routing rule's configured pattern: safe as a metric label
     reservation: Reservation | None = None
-    winner_span: Span | None = None
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 3)
@@ -60,15 +54,6 @@ class Exchange:
             self.row.prompt_tokens = usage.prompt_tokens
             self.row.completion_tokens = usage.completion_tokens
             self.row.total_tokens = usage.total_tokens
-
-
-@dataclass(slots=True)
-class StreamStart:
-    """A stream whose first chunk has arrived: the point where the gateway commits."""
-
-    first: bytes
-    chunks: AsyncGenerator[bytes, None]
-    stats: StreamStats
 
 
 def answered_by(exchange: Exchange, target: PlannedTarget, plan: RoutePlan) -> None:
@@ -100,17 +85,3 @@ def log_request(row: LogRow, model_label: str) -> None:
                 "trace_id": row.trace_id,
             },
         )
-
-
-def estimated_usage(request: ChatRequest, chunks_relayed: int) -> Usage:
-    """A cut stream has no usage from upstream: providers send about one token per chunk."""
-    prompt = estimate_prompt_tokens(request)
-    completion = max(0, chunks_relayed - 1)  # the first chunk carries only the role
-    return Usage(prompt, completion, prompt + completion)
-
-
-def timeout_error(target: PlannedTarget, waiting_for: str) -> UpstreamError:
-    return UpstreamError(
-        f"Provider {target.provider.name} timed out waiting for the {waiting_for}.",
-        kind=FailureKind.TIMEOUT,
-    )

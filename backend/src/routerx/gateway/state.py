@@ -7,6 +7,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 
+from routerx.core.snapshot import ConfigSnapshot
 from routerx.limits import RateLimiter
 from routerx.providers.base import Provider
 from routerx.providers.config_loader import ProviderConfigError
@@ -16,7 +17,6 @@ from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.fallback import RetryPolicy
 from routerx.settings import Settings
 from routerx.storage.log_writer import RequestLogWriter
-from routerx.storage.snapshot import ConfigSnapshot
 from routerx.storage.snapshot_loader import SnapshotRefresher
 from routerx.telemetry import metrics
 

@@ -9,16 +9,16 @@ is exact within this process. Use one limiter per process, from the event-loop t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Literal
 
+from routerx.core.background import bounded, stop_task
+from routerx.core.clock import Clock, SystemClock
 from routerx.limits.decision import Decision, LimitName, Limits, Reservation, Scope
 from routerx.limits.headers import rate_limit_headers
 from routerx.limits.store import DEFAULT_KEY_PREFIX, CountStore, RedisCountStore
 from routerx.limits.sync import CountSync
 from routerx.limits.table import WindowTable
 from routerx.limits.window import MINUTE_S, Window, wait_to_fit
-from routerx.routing.clock import Clock, SystemClock
 from routerx.telemetry.metrics import RATE_LIMITED
 
 Status = Literal["disabled", "ok", "unreachable"]
@@ -164,12 +164,10 @@ class RateLimiter:
         """Stops sharing, after pushing the counts made since the last round."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await self.sync_once()
+            await stop_task(task)
+            await bounded(self.sync_once())
         if self._store is not None and self._owns_store:
-            await self._store.aclose()
+            await bounded(self._store.aclose())
 
     def _evict_idle(self, minute: int) -> None:
         tenants_done = self._tenants.evict(minute, _EVICTIONS_PER_CALL)

@@ -27,10 +27,10 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from routerx.core.clock import Clock
 from routerx.limits.store import CountStore, StoreUnavailableError
 from routerx.limits.table import WindowTable
 from routerx.limits.window import MINUTE_S, Counts, Window
-from routerx.routing.clock import Clock
 
 logger = logging.getLogger(__name__)
 

@@ -8,13 +8,14 @@ immediately after a local open. Use one registry per process, from the event-loo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import uuid
 from collections import Counter
 from collections.abc import Callable
 
+from routerx.core.background import bounded, stop_task
+from routerx.core.clock import Clock, SystemClock
 from routerx.routing import breaker
 from routerx.routing.breaker import (
     Admission,
@@ -25,7 +26,6 @@ from routerx.routing.breaker import (
     Outcome,
     RandomSource,
 )
-from routerx.routing.clock import Clock, SystemClock
 from routerx.routing.shared.entry import BreakerEntry
 from routerx.routing.shared.store import (
     DEFAULT_KEY_PREFIX,
@@ -213,12 +213,9 @@ class BreakerRegistry:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)
         if self._store is not None and self._owns_store:
-            await self._store.aclose()
+            await bounded(self._store.aclose())
 
     def _entry(self, key: str, cfg: BreakerConfig) -> BreakerEntry:
         entry = self._entries.get(key)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from routerx.core.snapshot import ConfigSnapshot, RuleEntry, TenantEntry
 from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.capabilities import EMBEDDINGS_NEEDS, Needs
 from routerx.routing.rules import describe, matching_rules, missing_capability, model_allowed
-from routerx.storage.snapshot import ConfigSnapshot, RuleEntry, TenantEntry
 from routerx.wire.internal import (
     ExplainedRule,
     ExplainedTarget,

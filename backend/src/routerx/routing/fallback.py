@@ -10,21 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from opentelemetry.trace import Span
-
+from routerx.core.log_row import Attempt
 from routerx.providers.errors import UpstreamError
 from routerx.providers.images import ImageRejected
-from routerx.routing.breaker import Admission, Outcome
+from routerx.routing.attempt import ClientError, TargetAttempt
+from routerx.routing.breaker import Admission
 from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.retry import backoff_delay
 from routerx.routing.rules import PlannedTarget, RoutePlan
-from routerx.storage.log_row import Attempt
-from routerx.telemetry import tracing
 
 T = TypeVar("T")
 
@@ -51,20 +48,7 @@ class FallbackExhausted(Exception):
         self.retry_after_s = retry_after_s
 
 
-class ClientError(Exception):
-    """An upstream 4xx that is the client's to fix: no fallback."""
-
-    def __init__(self, error: UpstreamError, target: PlannedTarget) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.target = target
-
-
-def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)
-
-
-TryTarget = Callable[[PlannedTarget], Awaitable[T]]
+Perform = Callable[[TargetAttempt], Awaitable[T]]
 Discard = Callable[[T], Awaitable[None]]
 
 
@@ -80,20 +64,20 @@ class FallbackRun:
     made: int = 0
     last_error: UpstreamError | None = None
     open_wait: float | None = None
-    winner_span: Span | None = None
 
     async def run(
-        self, try_target: TryTarget[T], discard: Discard[T] | None = None
+        self, perform: Perform[T], discard: Discard[T] | None = None
     ) -> tuple[T, PlannedTarget]:
         """The first success, trying targets in order (hedged when the rule says so).
 
-        `discard` releases a result that lost a hedge race (e.g. closes a stream)."""
+        `perform` does one attempt's work; `discard` releases a result that lost a hedge race
+        (e.g. closes a stream)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.deadline_s
         targets = list(self.plan.targets)
         hedge_ms = self.plan.rule.hedge_delay_ms
         if hedge_ms and len(targets) > 1:
-            won = await self._hedged(targets, try_target, hedge_ms / 1000, discard)
+            won = await self._hedged(targets, perform, hedge_ms / 1000, discard)
             if won is not None:
                 return won
         for retry_round in range(self.policy.max_attempts):
@@ -105,7 +89,7 @@ class FallbackRun:
                 if admission is None:
                     continue
                 try:
-                    return await self._try(target, admission, try_target), target
+                    return await self._try(target, admission, perform), target
                 except UpstreamError:
                     failed_this_round = True
             targets = list(self.plan.targets)
@@ -141,84 +125,22 @@ class FallbackRun:
         self,
         target: PlannedTarget,
         admission: Admission,
-        try_target: TryTarget[T],
+        perform: Perform[T],
         hedged: bool = False,
     ) -> T:
-        """One attempt, recorded. Raises UpstreamError (failure) or ClientError (4xx)."""
-        provider = target.provider
-        state = admission.state.value
+        """One attempt (see routing.attempt). Raises UpstreamError (failure) or ClientError."""
         self.made += 1
-        span = tracing.start_attempt(provider, target.model, hedged)
-        started = time.perf_counter()
+        attempt = TargetAttempt(target, admission, self.breakers, self.attempts, hedged)
         try:
-            result = await try_target(target)
-        except BaseException as error:
-            tracing.fail_attempt(span, error)
-            self._settle_failure(target, admission, error, started, hedged)
-            raise
-        self.breakers.record(provider, admission, Outcome.SUCCESS)
-        self.attempts.append(
-            Attempt(
-                provider.name,
-                target.model,
-                "success",
-                _elapsed_ms(started),
-                200,
-                state,
-                hedged=hedged,
-            )
-        )
-        self.winner_span = span
-        return result
-
-    def _settle_failure(
-        self,
-        target: PlannedTarget,
-        admission: Admission,
-        failure: BaseException,
-        started: float,
-        hedged: bool,
-    ) -> None:
-        """Record a failed attempt; an upstream 4xx becomes ClientError (no fallback).
-
-        Only failure-class upstream errors count against the breaker; a client's own error,
-        a refused image, a cancellation or our own bug does not."""
-        provider = target.provider
-        outcome, status = Outcome.NEUTRAL, None
-        error_type: str | None = "internal_error"
-        label = "failure"
-        if isinstance(failure, UpstreamError):
-            outcome = Outcome.FAILURE if failure.is_failure else Outcome.NEUTRAL
-            label = "failure" if failure.is_failure else "client_error"
-            status = failure.status
-            error_type = failure.kind.value if status is None else "http_error"
-        elif isinstance(failure, ImageRejected):
-            label, error_type = "client_error", "image_rejected"
-        elif isinstance(failure, asyncio.CancelledError):
-            label, error_type = "cancelled", None
-        retry_after = failure.retry_after_s if isinstance(failure, UpstreamError) else None
-        self.breakers.record(provider, admission, outcome, retry_after)
-        self.attempts.append(
-            Attempt(
-                provider.name,
-                target.model,
-                label,
-                _elapsed_ms(started),
-                status,
-                admission.state.value,
-                error_type,
-                hedged,
-            )
-        )
-        if isinstance(failure, UpstreamError):
-            if not failure.is_failure:
-                raise ClientError(failure, target) from None
+            return await attempt.run(perform)
+        except UpstreamError as failure:
             self.last_error = failure
+            raise
 
     async def _hedged(
         self,
         targets: list[PlannedTarget],
-        try_target: TryTarget[T],
+        perform: Perform[T],
         delay_s: float,
         discard: Discard[T] | None,
     ) -> tuple[T, PlannedTarget] | None:
@@ -233,7 +155,7 @@ class FallbackRun:
             if admission is None:
                 continue
             hedge = bool(racing)
-            racing[asyncio.create_task(self._try(target, admission, try_target, hedge))] = target
+            racing[asyncio.create_task(self._try(target, admission, perform, hedge))] = target
             if not hedge:
                 done, _ = await asyncio.wait(racing, timeout=delay_s)
                 if done:

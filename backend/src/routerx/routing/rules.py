@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from routerx.core.snapshot import ConfigSnapshot, RuleEntry, Target, TenantEntry
 from routerx.providers.base import ProviderConfig
 from routerx.routing.capabilities import Needs
-from routerx.storage.snapshot import ConfigSnapshot, RuleEntry, Target, TenantEntry
 
 WILDCARDS = frozenset("*?[")
 

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from tortoise import Tortoise
 
-from routerx.storage.log_row import LogRow
+from routerx.core.log_row import LogRow
 from routerx.storage.models import ApiKey, RequestLog
 from routerx.telemetry import metrics
 

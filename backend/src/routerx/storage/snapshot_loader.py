@@ -8,11 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from routerx.providers.base import ProviderConfig
-from routerx.settings import Settings
-from routerx.storage.config_version import current_config_version
-from routerx.storage.models import ApiKey, Provider, RoutingRule, Tenant
-from routerx.storage.snapshot import (
+from routerx.core.snapshot import (
     ConfigSnapshot,
     KeyEntry,
     RuleEntry,
@@ -20,6 +16,10 @@ from routerx.storage.snapshot import (
     TenantEntry,
     group_tiers,
 )
+from routerx.providers.base import ProviderConfig
+from routerx.settings import Settings
+from routerx.storage.config_version import current_config_version
+from routerx.storage.models import ApiKey, Provider, RoutingRule, Tenant
 
 log = logging.getLogger("routerx.snapshot")
 

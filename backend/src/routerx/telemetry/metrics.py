@@ -1,9 +1,10 @@
 """Every Prometheus metric RouterX exports, defined in one place.
 
 Labels carry only configured names (provider, routing-rule pattern), fixed vocabularies
-(capability, outcome, token type) and status codes; never prompt text, keys, tenant-supplied
-strings or URLs. With several hypercorn workers the CLI points PROMETHEUS_MULTIPROC_DIR at a
-fresh directory before the workers start, and /metrics aggregates every worker's files.
+(API surface, capability, outcome, token type) and status codes; never prompt text, keys,
+tenant-supplied strings or URLs. With several hypercorn workers the CLI points
+PROMETHEUS_MULTIPROC_DIR at a fresh directory before the workers start, and /metrics aggregates
+every worker's files.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 
 REQUESTS = Counter(
     "routerx_requests_total",
-    "Chat completion requests answered, by provider, routed model pattern, capability, status.",
-    ["provider", "model", "capability", "status"],
+    "Requests answered, by API surface, provider, routed model pattern, capability, status.",
+    ["api", "provider", "model", "capability", "status"],
 )
 REQUEST_DURATION = Histogram(
     "routerx_request_duration_seconds",
     "Time from request received to the last byte of the answer.",
-    ["provider", "stream"],
+    ["api", "provider", "stream"],
     buckets=LATENCY_BUCKETS,
 )
 TIME_TO_FIRST_TOKEN = Histogram(

@@ -6,7 +6,7 @@ from typing import Any
 
 from prometheus_client.metrics import MetricWrapperBase
 
-from routerx.storage.log_row import LogRow
+from routerx.core.log_row import LogRow
 from routerx.telemetry import metrics
 
 _STREAM = {True: "true", False: "false"}
@@ -25,7 +25,7 @@ def _child(metric: MetricWrapperBase, *labels: str) -> Any:
 
 def observe_request(row: LogRow, model_label: str) -> None:
     provider = row.provider or ""
-    _child(metrics.REQUESTS, provider, model_label, row.capability, str(row.status)).inc()
+    _child(metrics.REQUESTS, row.api, provider, model_label, row.capability, str(row.status)).inc()
     stream = _STREAM[row.stream]
     seconds = row.latency_ms / 1000
     upstream_ms = 0.0
@@ -34,7 +34,7 @@ def observe_request(row: LogRow, model_label: str) -> None:
         upstream_ms += attempt.latency_ms
     if not provider:
         return
-    _child(metrics.REQUEST_DURATION, provider, stream).observe(seconds)
+    _child(metrics.REQUEST_DURATION, row.api, provider, stream).observe(seconds)
     waited_until_ms = row.ttft_ms if row.ttft_ms is not None else row.latency_ms
     _child(metrics.GATEWAY_OVERHEAD, stream).observe(max(0.0, waited_until_ms - upstream_ms) / 1000)
     if row.ttft_ms is not None:

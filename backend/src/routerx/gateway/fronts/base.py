@@ -1,5 +1,9 @@
-"""The front-adapter contract: how an API surface decodes requests into the canonical model and
-encodes answers, stream frames and errors in its own shape."""
+"""The contract between the pipeline and a front adapter (one API surface).
+
+A front adapter finds the caller's key, decodes the client's body into the canonical request the
+back adapters speak (an OpenAI Chat Completions request), and encodes answers, stream frames
+and errors back into its own API's shape. Translators are pure: no I/O here or in any front.
+"""
 
 from __future__ import annotations
 
@@ -10,49 +14,55 @@ from starlette.types import Scope
 
 from routerx.gateway.errors import GatewayError
 from routerx.providers.base import Completion, StreamStats
-from routerx.wire.embeddings import EmbeddingsRequest
 from routerx.wire.openai import ChatRequest
+
+OperationName = Literal["chat", "embeddings"]
 
 
 @dataclass(frozen=True, slots=True)
 class Canonical:
-    request: ChatRequest | EmbeddingsRequest
-    raw: dict[str, Any]  # the canonical chat (or embeddings) dict sent to back adapters
+    """A decoded request as the back adapters take it."""
+
+    request: ChatRequest
+    raw: dict[str, Any]  # the canonical dict sent to back adapters (pass-through fields)
     stream: bool
     requested_model: str
-    # (api, client's original body) for back adapters that speak this API natively
+    # (api, the client's original body) for back adapters that speak that API natively
     native: tuple[str, dict[str, Any]] | None = None
 
 
 class StreamEncoder(Protocol):
+    """One stream's frames in the front's API, from upstream OpenAI chunks (JSON bytes)."""
+
     def start(self) -> bytes:
         """SSE bytes sent right after the 200 headers, before the first chunk."""
         ...
 
     def chunk(self, chunk: bytes) -> bytes:
-        """One upstream OpenAI chunk (JSON bytes) -> zero or more SSE frames of this API."""
+        """One upstream chunk -> zero or more SSE frames (b"" to send nothing)."""
         ...
 
     def finish(self, stats: StreamStats) -> bytes:
-        """Closing frames after the last chunk."""
+        """The closing frames after the last chunk."""
         ...
 
     def error(self, error: GatewayError) -> bytes:
-        """The in-stream error event of this API after the stream was committed."""
+        """The in-stream error event after the stream was committed; nothing follows it."""
         ...
 
 
 class FrontAdapter(Protocol):
     api: str  # "chat" | "responses" | "messages" | "embeddings": log row `api`, metric label
-    operation: Literal["chat", "embeddings"]
+    operation: OperationName
 
     def api_key(self, scope: Scope) -> str | None:
-        """The caller's key from this API's header(s); None when absent."""
+        """The caller's key from this API's header(s); None when absent. A malformed header
+        raises GatewayError (401)."""
         ...
 
     def decode(self, raw: dict[str, Any]) -> Canonical:
-        """Validate the client's decoded JSON body into the canonical request; raises
-        GatewayError for bad input."""
+        """Validate the JSON-decoded body and translate it into the canonical request.
+        Raises GatewayError for bad input."""
         ...
 
     def encode_completion(self, completion: Completion, canonical: Canonical) -> bytes:
@@ -62,5 +72,5 @@ class FrontAdapter(Protocol):
     def stream_encoder(self, canonical: Canonical, request_id: str) -> StreamEncoder: ...
 
     def error_body(self, error: GatewayError) -> tuple[int, bytes]:
-        """This API's error envelope and status code for a gateway error."""
+        """This API's status code and error envelope for a gateway error."""
         ...

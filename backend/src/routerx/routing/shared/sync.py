@@ -30,9 +30,9 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from routerx.core.clock import Clock
 from routerx.routing import breaker
 from routerx.routing.breaker import BreakerConfig, BreakerRecord, BreakerState, RandomSource
-from routerx.routing.clock import Clock
 from routerx.routing.shared.entry import BreakerEntry
 from routerx.routing.shared.store import (
     LifecycleOp,

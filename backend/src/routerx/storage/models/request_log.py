@@ -15,6 +15,8 @@ class RequestLog(Model):
     key_id = fields.IntField(null=True)
     model = fields.CharField(max_length=200, default="")
     capability = fields.CharField(max_length=32, default="text")
+    # The API surface the request came in on: chat, responses, messages, embeddings.
+    api = fields.CharField(max_length=32, default="chat")
     provider = fields.CharField(max_length=100, null=True, db_index=True)
     upstream_model = fields.CharField(max_length=200, null=True)
     rule = fields.CharField(max_length=100, null=True)

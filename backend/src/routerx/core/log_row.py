@@ -23,6 +23,7 @@ class LogRow(msgspec.Struct, kw_only=True):
     request_id: str
     created_at: float
     status: int
+    api: str = "chat"  # the API surface: chat | responses | messages | embeddings
     tenant_id: int | None = None
     key_id: int | None = None
     model: str = ""

@@ -1,0 +1,91 @@
+"""Operations: how an attempt calls a provider for one kind of request, and what the pipeline's
+needs and limits stages need to know about that kind.
+
+A front names its operation (`FrontAdapter.operation`); `OPERATIONS` maps the name to it. An
+operation that can stream is also a `StreamingOperation`; a stream request whose operation
+cannot stream is refused with a 400 before routing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable
+from typing import Protocol, runtime_checkable
+
+from routerx.gateway.fronts.base import Canonical, OperationName
+from routerx.providers.base import Call, Completion, Provider, StreamStats
+from routerx.routing.capabilities import Needs, needs_of
+from routerx.wire.openai import Usage
+from routerx.wire.tokens import estimate_prompt_tokens
+
+
+class Operation(Protocol):
+    name: OperationName
+
+    def needs(self, canonical: Canonical) -> Needs:
+        """The capabilities a target must have to serve this request (routing)."""
+        ...
+
+    def token_estimate(self, canonical: Canonical) -> int:
+        """Tokens reserved against the rate limits before any upstream call; settled later
+        with the real usage."""
+        ...
+
+    def answer(
+        self, provider: Provider, canonical: Canonical, upstream_model: str, request_id: str
+    ) -> Awaitable[Completion]:
+        """One non-stream provider call (a coroutine, awaited by the attempt)."""
+        ...
+
+
+@runtime_checkable
+class StreamingOperation(Operation, Protocol):
+    def stream(
+        self,
+        provider: Provider,
+        canonical: Canonical,
+        upstream_model: str,
+        request_id: str,
+        stats: StreamStats,
+    ) -> AsyncGenerator[bytes, None]:
+        """One streaming provider call: OpenAI chunk JSON objects, no SSE framing."""
+        ...
+
+    def cut_usage(self, canonical: Canonical, chunks_relayed: int) -> Usage:
+        """The usage to log for a stream cut before its upstream reported any."""
+        ...
+
+
+class ChatOperation:
+    name: OperationName = "chat"
+
+    def needs(self, canonical: Canonical) -> Needs:
+        return needs_of(canonical.request)
+
+    def token_estimate(self, canonical: Canonical) -> int:
+        request = canonical.request
+        return estimate_prompt_tokens(request) + (request.output_token_cap or 0)
+
+    def answer(
+        self, provider: Provider, canonical: Canonical, upstream_model: str, request_id: str
+    ) -> Awaitable[Completion]:
+        return provider.complete(Call(canonical.request, canonical.raw, upstream_model, request_id))
+
+    def stream(
+        self,
+        provider: Provider,
+        canonical: Canonical,
+        upstream_model: str,
+        request_id: str,
+        stats: StreamStats,
+    ) -> AsyncGenerator[bytes, None]:
+        call = Call(canonical.request, canonical.raw, upstream_model, request_id)
+        return provider.stream(call, stats)
+
+    def cut_usage(self, canonical: Canonical, chunks_relayed: int) -> Usage:
+        """Providers send about one token per chunk; the first chunk carries only the role."""
+        prompt = estimate_prompt_tokens(canonical.request)
+        completion = max(0, chunks_relayed - 1)
+        return Usage(prompt, completion, prompt + completion)
+
+
+OPERATIONS: dict[OperationName, Operation] = {"chat": ChatOperation()}
