@@ -110,10 +110,15 @@ def test_answers_and_errors_are_openai_shaped() -> None:
         ([], None),
         ([(b"authorization", b"Bearer sk-abc")], "sk-abc"),
         ([(b"authorization", b"bearer  sk-abc ")], "sk-abc"),
-        ([(b"authorization", b"Basic dXNlcg==")], "Basic dXNlcg=="),
     ],
 )
 def test_api_key_from_the_bearer_header(
     headers: list[tuple[bytes, bytes]], key: str | None
 ) -> None:
     assert FRONT.api_key({"type": "http", "headers": headers}) == key
+
+
+def test_another_authorization_scheme_is_an_incorrect_key() -> None:
+    with pytest.raises(GatewayError) as caught:
+        FRONT.api_key({"type": "http", "headers": [(b"authorization", b"Basic dXNlcg==")]})
+    assert (caught.value.status, caught.value.code) == (401, "invalid_api_key")

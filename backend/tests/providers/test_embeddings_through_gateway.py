@@ -292,6 +292,7 @@ async def test_no_input_and_no_vector_in_rows_logs_or_metrics(
     by_id = {row.request_id: row for row in rows}
     assert [by_id[i].status for i in ids] == [200, 200, 400, 404, 400]
     assert {by_id[i].capability for i in ids[:2]} == {"embeddings"}
+    assert {by_id[i].api for i in ids} == {"embeddings"}
     assert by_id[ids[0]].total_tokens == mocked.usage.total_tokens
     assert (by_id[ids[0]].provider, by_id[ids[1]].provider) == ("mock-embeddings", "fake-openai")
     values = [repr(v)[:10] for v in mocked.data[0].embedding[:20]]

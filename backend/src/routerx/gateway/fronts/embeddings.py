@@ -10,14 +10,14 @@ so `stream: true` is refused; errors are OpenAI-shaped.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from starlette.types import Scope
 
 from routerx.gateway import errors
-from routerx.gateway.asgi_io import header
-from routerx.gateway.fronts.base import Canonical, StreamEncoder
+from routerx.gateway.fronts.base import Canonical, OperationName, StreamEncoder
+from routerx.gateway.fronts.chat import bearer_key
 from routerx.gateway.request_parsing import FORBIDDEN_FIELDS
 from routerx.providers.base import Completion, Embeddings
 from routerx.wire.embeddings import (
@@ -29,7 +29,6 @@ from routerx.wire.embeddings import (
     estimate_text_tokens,
 )
 
-BEARER = b"bearer "
 FIELDS = frozenset(EmbeddingsBody.__struct_fields__)
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _TokenIds = list[Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKEN_ID)]]
@@ -150,17 +149,10 @@ def decode_embeddings(raw: dict[str, Any]) -> Canonical:
 
 class EmbeddingsFront:
     api = "embeddings"
-    operation: Literal["chat", "embeddings"] = "embeddings"
+    operation: OperationName = "embeddings"
 
     def api_key(self, scope: Scope) -> str | None:
-        """The Bearer token; a header in another scheme is returned whole, so that it fails
-        the key lookup as an incorrect key rather than passing as a missing one."""
-        value = header(scope, b"authorization")
-        if value is None:
-            return None
-        if value[:7].lower() == BEARER:
-            value = value[7:]
-        return value.strip().decode("ascii", "replace")
+        return bearer_key(scope)
 
     def decode(self, raw: dict[str, Any]) -> Canonical:
         return decode_embeddings(raw)
