@@ -117,9 +117,10 @@ export function RuleForm({ rule, readOnly, onSubmit, submitLabel }: {
             hint="An exact model name or a glob such as gpt-4.1-*."
             required
           />
-          <SelectField label="Capability" value={draft.capability} onChange={(e) => set("capability", e.target.value as RuleCapability)} error={err("capability")} hint="Vision rules serve requests that carry images.">
+          <SelectField label="Capability" value={draft.capability} onChange={(e) => set("capability", e.target.value as RuleCapability)} error={err("capability")} hint="Vision rules serve requests that carry images; embeddings rules serve /v1/embeddings.">
             <option value="text">text</option>
             <option value="vision">vision</option>
+            <option value="embeddings">embeddings</option>
           </SelectField>
           <SelectField label="Tenant scope" value={draft.tenant_id} onChange={(e) => set("tenant_id", e.target.value)} error={err("tenant_id")} hint="A tenant-scoped rule overrides the global ones for that tenant.">
             <option value="">All tenants (global)</option>

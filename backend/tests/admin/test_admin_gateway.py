@@ -131,9 +131,20 @@ async def test_live_breakers_and_rule_tester(live: tuple[Admin, ServerProcess]) 
         explained = await client.post(
             f"{API}/rules/test", json={"model": "gpt-4.1-mini", "capability": "vision"}
         )
+        embeddings = await client.post(
+            f"{API}/rules/test",
+            json={"model": "text-embedding-3-small", "capability": "embeddings"},
+        )
     assert report["gateway_reachable"] is True
     states = {b["provider"]: b["state"] for b in report["breakers"]}
-    assert states == {"mock-text": "closed", "mock-text-backup": "closed", "mock-vision": "closed"}
+    assert states == {
+        "mock-text": "closed",
+        "mock-text-backup": "closed",
+        "mock-vision": "closed",
+        "mock-embeddings": "closed",
+    }
+    assert embeddings.json()["rule"]["name"] == "demo-embeddings"
+    assert [t["provider"] for t in embeddings.json()["targets"]] == ["mock-embeddings"]
     assert reset.status_code == 200
     assert explained.status_code == 200, explained.text
     assert explained.json()["rule"]["name"] == "demo-vision"

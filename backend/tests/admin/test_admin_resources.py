@@ -187,6 +187,10 @@ async def test_provider_secret_is_write_only_and_masked_in_the_audit(admin: Admi
         ({"name": "p", "type": "mock", "capabilities": ["text", "text"]}, "capabilities"),
         ({"name": "p", "type": "mock", "capabilities": []}, "capabilities"),
         (
+            {"name": "p", "type": "anthropic", "capabilities": ["text", "embeddings"]},
+            "capabilities",
+        ),
+        (
             {"name": "p", "type": "mock", "settings": {"mock": {"failure_rate": 2}}},
             "settings.mock.failure_rate",
         ),
@@ -303,3 +307,41 @@ async def test_list_pagination(admin: Admin) -> None:
         third = await client.get(f"{API}/tenants", params={"q": "page-", "limit": 2, "offset": 4})
     assert first.json()["total"] == 5 and len(first.json()["data"]) == 2
     assert [t["name"] for t in third.json()["data"]] == ["page-4"]
+
+
+async def test_embeddings_rules_target_embeddings_providers(admin: Admin) -> None:
+    async with admin.as_admin() as client:
+        await created(client, "/providers", {"name": "chat-only", "type": "mock"})
+        embedder = await created(
+            client,
+            "/providers",
+            {"name": "embedder", "type": "gemini", "capabilities": ["embeddings"]},
+        )
+        wrong = await client.post(
+            f"{API}/rules",
+            json={
+                "name": "emb",
+                "model_pattern": "text-embedding-3-small",
+                "capability": "embeddings",
+                "targets": [{"provider": "embedder"}, {"provider": "chat-only", "tier": 1}],
+            },
+        )
+        good = await created(
+            client,
+            "/rules",
+            {
+                "name": "emb",
+                "model_pattern": "text-embedding-3-small",
+                "capability": "embeddings",
+                "targets": [{"provider": "embedder", "model": "gemini-embedding-001"}],
+            },
+        )
+        listed = await client.get(f"{API}/rules", params={"capability": "embeddings"})
+        strip = await client.patch(
+            f"{API}/providers/{embedder['id']}", json={"capabilities": ["text"]}
+        )
+    assert embedder["capabilities"] == ["embeddings"]
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"] == "targets[1].provider"
+    assert good["capability"] == "embeddings"
+    assert [r["name"] for r in listed.json()["data"]] == ["emb"]
+    assert strip.status_code == 409

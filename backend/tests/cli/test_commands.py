@@ -45,7 +45,7 @@ async def test_migrate_and_seed_twice_change_nothing_the_second_time(pg_url: str
     after_first = await counts(pg_url)
     second = routerx(pg_url, "seed")
     assert second.returncode == 0 and "nothing new" in second.stdout
-    assert await counts(pg_url) == after_first == (1, 1, 3, len(RULES), 1)
+    assert await counts(pg_url) == after_first == (1, 1, 4, len(RULES), 1)
 
 
 async def test_create_admin_replaces_the_default_password(tmp_path: Path) -> None:

@@ -1,18 +1,29 @@
-"""A fake OpenAI Chat Completions server; it also answers Azure OpenAI deployment URLs.
+"""A fake OpenAI Chat Completions and Embeddings server; it also answers Azure OpenAI
+deployment URLs.
 
-Routes: `POST /v1/chat/completions` (Bearer key) and
-`POST /openai/deployments/{deployment}/chat/completions?api-version=...` (`api-key` header).
+Routes: `POST /v1/chat/completions` and `POST /v1/embeddings` (Bearer key),
+`POST /openai/deployments/{deployment}/chat/completions?api-version=...` and
+`.../deployments/{deployment}/embeddings?api-version=...` (`api-key` header).
+
+Embeddings requests are checked strictly against https://platform.openai.com/docs/api-reference/embeddings:
+a body that breaks the format gets OpenAI's 400, so an adapter that sends one fails its test.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
+import struct
 import time
 from typing import Any
 
 from aiohttp import web
 
 from tests.fakes.upstream import FakeUpstream, Scenario, split_arguments, sse
+
+EMBEDDING_FIELDS = frozenset({"model", "input", "dimensions", "encoding_format", "user"})
+FAKE_EMBEDDING_DIMENSIONS = 4
 
 ERROR_TYPES = {
     400: ("invalid_request_error", "Invalid value for 'messages'."),
@@ -27,6 +38,8 @@ class FakeOpenAI(FakeUpstream):
         return [
             web.post("/v1/chat/completions", self.handle),
             web.post("/openai/deployments/{deployment}/chat/completions", self.handle),
+            web.post("/v1/embeddings", self.handle),
+            web.post("/openai/deployments/{deployment}/embeddings", self.handle),
         ]
 
     def model_of(self, request: web.Request, body: Any) -> str | None:
@@ -36,6 +49,20 @@ class FakeOpenAI(FakeUpstream):
         if "api-key" in request.headers:
             return request.headers["api-key"]
         return request.headers.get("authorization", "").removeprefix("Bearer ") or None
+
+    async def _serve(
+        self, request: web.Request, body: Any, model: str | None, scenario: Scenario
+    ) -> web.StreamResponse:
+        if not request.path.endswith("/embeddings"):
+            return await super()._serve(request, body, model, scenario)
+        azure = "deployment" in request.match_info
+        problem = embeddings_problem(request, body, azure=azure)
+        if problem is not None:
+            error = {"message": problem, "type": "invalid_request_error", "param": None}
+            return web.json_response({"error": {**error, "code": None}}, status=400)
+        if scenario.body is None:
+            scenario = dataclasses.replace(scenario, body=embeddings_answer(body, model, scenario))
+        return await super()._serve(request, body, model, scenario)
 
     def _base(self, model: str | None, kind: str) -> dict[str, Any]:
         return {
@@ -128,3 +155,78 @@ class FakeOpenAI(FakeUpstream):
 
     def error_frame(self) -> bytes:
         return sse(self.error_body(500))
+
+
+def fake_vector(index: int, dimensions: int) -> list[float]:
+    """Exactly representable in float32, so base64 round trips compare equal."""
+    return [index + 1 + k * 0.125 for k in range(dimensions)]
+
+
+def embedding_inputs(value: Any) -> int:
+    """How many inputs `input` holds."""
+    if isinstance(value, str) or (value and isinstance(value[0], int)):
+        return 1
+    return len(value)
+
+
+def embeddings_answer(body: Any, model: str | None, scenario: Scenario) -> dict[str, Any]:
+    dimensions = body.get("dimensions") or FAKE_EMBEDDING_DIMENSIONS
+    as_base64 = body.get("encoding_format") == "base64"
+    data = []
+    for index in range(embedding_inputs(body["input"])):
+        vector: Any = fake_vector(index, dimensions)
+        if as_base64:
+            vector = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    usage = {"prompt_tokens": scenario.prompt_tokens, "total_tokens": scenario.prompt_tokens}
+    return {"object": "list", "data": data, "model": model, "usage": usage}
+
+
+def _is_token_array(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and 0 < len(value) <= 8192
+        and all(isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in value)
+    )
+
+
+def _input_problem(value: Any) -> str | None:
+    if isinstance(value, str):
+        return None if value else "'input' must not be empty."
+    if not isinstance(value, list) or not value or len(value) > 2048:
+        return "'input' must be a string or a non-empty array of at most 2048 items."
+    if all(isinstance(item, str) and item for item in value):
+        return None
+    if _is_token_array(value) or all(_is_token_array(item) for item in value):
+        return None
+    return "'input' is not a string, strings, a token array or token arrays."
+
+
+def embeddings_problem(request: web.Request, body: Any, *, azure: bool) -> str | None:
+    """What is wrong with an embeddings request, as OpenAI (or Azure) would refuse it."""
+    if request.content_type != "application/json":
+        return "Content-Type must be application/json."
+    if azure and not request.query.get("api-version"):
+        return "Missing required query parameter 'api-version'."
+    if not isinstance(body, dict):
+        return "The body must be a JSON object."
+    unknown = sorted(set(body) - EMBEDDING_FIELDS)
+    if unknown:
+        return f"Unrecognized request argument supplied: {unknown[0]}"
+    if not azure and not isinstance(body.get("model"), str):
+        return "'model' is required."
+    if "input" not in body:
+        return "'input' is required."
+    problem = _input_problem(body["input"])
+    if problem is not None:
+        return problem
+    if body.get("encoding_format", "float") not in {"float", "base64"}:
+        return "'encoding_format' must be 'float' or 'base64'."
+    dimensions = body.get("dimensions")
+    if dimensions is not None and (
+        not isinstance(dimensions, int) or isinstance(dimensions, bool) or dimensions < 1
+    ):
+        return "'dimensions' must be a positive integer."
+    if "user" in body and not isinstance(body["user"], str):
+        return "'user' must be a string."
+    return None

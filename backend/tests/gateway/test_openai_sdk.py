@@ -42,7 +42,7 @@ async def test_stream_with_usage(pg_gateway: RunningGateway) -> None:
 async def test_models(pg_gateway: RunningGateway) -> None:
     async with client(pg_gateway) as sdk:
         models = await sdk.models.list()
-    assert [m.id for m in models.data] == ["gpt-4.1-mini"]
+    assert [m.id for m in models.data] == ["gpt-4.1-mini", "text-embedding-3-small"]
 
 
 async def test_typed_errors(pg_gateway: RunningGateway) -> None:

@@ -1,4 +1,4 @@
-"""The seed README's three curl examples, verbatim bodies, against a real gateway."""
+"""The README's curl examples, verbatim bodies, against a real gateway."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ VISION = {
             ],
         }
     ],
+}
+
+EMBEDDINGS = {
+    "model": "text-embedding-3-small",
+    "input": ["RouterX routes requests", "to many providers"],
+    "dimensions": 8,
 }
 
 
@@ -142,7 +148,7 @@ async def test_models_lists_what_the_tenant_may_use(gateway: RunningGateway) -> 
     ):
         body = await response.json()
     assert response.status == 200
-    assert [m["id"] for m in body["data"]] == ["gpt-4.1-mini"]
+    assert [m["id"] for m in body["data"]] == ["gpt-4.1-mini", "text-embedding-3-small"]
 
 
 async def test_health_and_readiness(gateway: RunningGateway) -> None:
@@ -153,3 +159,17 @@ async def test_health_and_readiness(gateway: RunningGateway) -> None:
             body = await response.json()
             assert response.status == 200
     assert body["dependencies"]["database"] == "ok"
+
+
+async def test_embeddings_example_answers_from_the_demo_mock(gateway: RunningGateway) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(gateway.url + "/v1/embeddings", json=EMBEDDINGS, headers=AUTH) as response,
+    ):
+        body = await response.json()
+        assert response.status == 200, body
+        assert response.headers["x-routerx-provider"] == "mock-embeddings"
+    assert body["object"] == "list" and body["model"] == "text-embedding-3-small"
+    assert [item["index"] for item in body["data"]] == [0, 1]
+    assert all(len(item["embedding"]) == 8 for item in body["data"])
+    assert body["usage"]["prompt_tokens"] == body["usage"]["total_tokens"] > 0

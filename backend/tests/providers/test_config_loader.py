@@ -131,7 +131,7 @@ def test_bad_settings_name_their_path(settings: Any, message: str) -> None:
             "capabilities",
             ["text", "telepathy"],
             "providers.my-openai.capabilities: unknown capability 'telepathy' "
-            "(expected text, vision, tools, json)",
+            "(expected text, vision, tools, json, embeddings)",
         ),
     ],
 )
@@ -149,3 +149,17 @@ def test_defaults() -> None:
     assert config.base_url == "https://api.example/v1"
     assert config.capabilities == frozenset({"text"})
     assert config.secret is None
+
+
+def test_only_types_with_an_embeddings_api_may_declare_embeddings() -> None:
+    with pytest.raises(ProviderConfigError) as caught:
+        provider_config_from_record(
+            Record(type="anthropic", capabilities=["text", "embeddings"]), SETTINGS
+        )
+    assert str(caught.value) == (
+        "providers.my-openai.capabilities: providers of type anthropic have no embeddings"
+    )
+    config = provider_config_from_record(
+        Record(type="gemini", capabilities=["embeddings"]), SETTINGS
+    )
+    assert config.capabilities == frozenset({"embeddings"})

@@ -9,7 +9,7 @@ import pytest
 
 from routerx.core.snapshot import ConfigSnapshot, RuleEntry, Target, TenantEntry, group_tiers
 from routerx.providers.base import ProviderConfig
-from routerx.routing.capabilities import Needs
+from routerx.routing.capabilities import EMBEDDINGS_NEEDS, Needs
 from routerx.routing.rules import NoRoute, plan_route, visible_models
 
 TEXT = Needs("text", frozenset({"text"}))
@@ -134,3 +134,25 @@ def test_visible_models_are_literal_rules_the_tenant_may_use() -> None:
         rule(3, "private", "text", t("text-a"), tenant_id=99),
     )
     assert visible_models(snap, TENANT) == ["gpt-x"]
+
+
+def test_embeddings_go_only_to_providers_that_declare_them() -> None:
+    embedder = ProviderConfig(
+        id=900, name="embedder", type="mock", capabilities=frozenset({"embeddings"})
+    )
+    snap = ConfigSnapshot(
+        version=1,
+        providers={**PROVIDERS, "embedder": embedder},
+        rules=(
+            rule(1, "text-embedding-*", "text", t("text-a")),
+            rule(2, "text-embedding-3-small", "embeddings", t("text-b"), t("embedder", tier=1)),
+        ),
+    )
+
+    assert plan(snap, "text-embedding-3-small", EMBEDDINGS_NEEDS) == ["embedder"]
+    with pytest.raises(NoRoute) as caught:
+        plan(snap, "text-embedding-3-large", EMBEDDINGS_NEEDS)
+    assert caught.value.code == "capability_not_supported"
+    assert caught.value.missing_capability == "embeddings"
+    with pytest.raises(NoRoute):  # a chat request never reaches an embeddings-only provider
+        plan(snapshot(rule(3, "e", "embeddings", t("embedder"))), "e", TEXT)

@@ -36,7 +36,7 @@ ModelPattern = Annotated[
         description="An exact model name, or a glob such as gpt-4.1-* (* ? [..]).",
     ),
 ]
-RuleCapability = Literal["text", "vision"]
+RuleCapability = Literal["text", "vision", "embeddings"]
 HedgeDelay = Annotated[int, msgspec.Meta(ge=1, le=600_000)]
 
 
@@ -104,12 +104,20 @@ def _targets(raw: Any) -> list[Target]:
     return targets
 
 
+def _capability(stored: str) -> RuleCapability:
+    if stored == "vision":
+        return "vision"
+    if stored == "embeddings":
+        return "embeddings"
+    return "text"
+
+
 def view(rule: RoutingRule) -> RuleView:
     return RuleView(
         rule.id,
         rule.name,
         rule.model_pattern,
-        "vision" if rule.capability == "vision" else "text",
+        _capability(rule.capability),
         rule.tenant_id,
         _targets(rule.targets),
         rule.hedge_delay_ms,

@@ -12,9 +12,17 @@ from collections.abc import AsyncGenerator, Awaitable
 from typing import Protocol, runtime_checkable
 
 from routerx.gateway.fronts.base import Canonical, OperationName
-from routerx.providers.base import Call, Completion, Provider, StreamStats, takes_native
-from routerx.providers.errors import UpstreamError
-from routerx.routing.capabilities import Needs, needs_of
+from routerx.providers.base import (
+    Call,
+    Completion,
+    EmbedCall,
+    EmbeddingProvider,
+    Provider,
+    StreamStats,
+    takes_native,
+)
+from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.routing.capabilities import EMBEDDINGS_NEEDS, Needs, needs_of
 from routerx.wire.openai import Usage
 from routerx.wire.tokens import estimate_prompt_tokens
 
@@ -60,10 +68,10 @@ class ChatOperation:
     name: OperationName = "chat"
 
     def needs(self, canonical: Canonical) -> Needs:
-        return needs_of(canonical.request)
+        return needs_of(canonical.chat)
 
     def token_estimate(self, canonical: Canonical) -> int:
-        request = canonical.request
+        request = canonical.chat
         return estimate_prompt_tokens(request) + (request.output_token_cap or 0)
 
     def answer(
@@ -83,7 +91,7 @@ class ChatOperation:
 
     def cut_usage(self, canonical: Canonical, chunks_relayed: int) -> Usage:
         """Providers send about one token per chunk; the first chunk carries only the role."""
-        prompt = estimate_prompt_tokens(canonical.request)
+        prompt = estimate_prompt_tokens(canonical.chat)
         completion = max(0, chunks_relayed - 1)
         return Usage(prompt, completion, prompt + completion)
 
@@ -97,7 +105,39 @@ def _call(provider: Provider, canonical: Canonical, upstream_model: str, request
             f"{refusal.message} Provider {provider.config.name} takes only the translation.",
             status=400,
         )
-    return Call(canonical.request, canonical.raw, upstream_model, request_id, canonical.native)
+    return Call(canonical.chat, canonical.raw, upstream_model, request_id, canonical.native)
 
 
-OPERATIONS: dict[OperationName, Operation] = {"chat": ChatOperation()}
+class EmbeddingsOperation:
+    """`EmbeddingsRequest` -> a provider's `embed()` -> an OpenAI `list` body, carried to the
+    pipeline as a `Completion` without a finish reason. Never streams. The rate limits reserve
+    the input tokens (counted for token arrays, estimated for text)."""
+
+    name: OperationName = "embeddings"
+
+    def needs(self, canonical: Canonical) -> Needs:
+        return EMBEDDINGS_NEEDS
+
+    def token_estimate(self, canonical: Canonical) -> int:
+        return sum(canonical.embeddings.input_tokens())
+
+    def answer(
+        self, provider: Provider, canonical: Canonical, upstream_model: str, request_id: str
+    ) -> Awaitable[Completion]:
+        call = EmbedCall(canonical.embeddings, canonical.raw, upstream_model, request_id)
+        return _embed(provider, call)
+
+
+async def _embed(provider: Provider, call: EmbedCall) -> Completion:
+    if not isinstance(provider, EmbeddingProvider):  # its type may not declare `embeddings`
+        raise UpstreamError(
+            f"Provider {provider.config.name} has no embeddings API.", kind=FailureKind.PROTOCOL
+        )
+    answer = await provider.embed(call)
+    return Completion(answer.body, answer.usage)
+
+
+OPERATIONS: dict[OperationName, Operation] = {
+    "chat": ChatOperation(),
+    "embeddings": EmbeddingsOperation(),
+}

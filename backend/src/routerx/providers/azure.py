@@ -1,7 +1,8 @@
 """Azure OpenAI: the deployment is the upstream model, the key goes in `api-key`.
 
-URL: `{base_url}/openai/deployments/{deployment}/chat/completions?api-version={api_version}`,
-with `api_version` from the provider's settings (default below).
+URL: `{base_url}/openai/deployments/{deployment}/chat/completions?api-version={api_version}`
+(embeddings: `.../deployments/{deployment}/embeddings?api-version=...`), with `api_version` from
+the provider's settings (default below).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class AzureOpenAIProvider(OpenAICompatProvider):
         return (
             f"{self.url}/{quote(upstream_model, safe='')}/chat/completions"
             f"?api-version={self.api_version}"
+        )
+
+    def embeddings_url_for(self, upstream_model: str) -> str:
+        return (
+            f"{self.url}/{quote(upstream_model, safe='')}/embeddings?api-version={self.api_version}"
         )
 
     def auth_headers(self) -> dict[str, str]:

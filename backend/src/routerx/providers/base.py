@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from routerx.wire.embeddings import EmbeddingsRequest
 from routerx.wire.openai import ChatRequest, Usage
 
-CAPABILITIES = ("text", "vision", "tools", "json")
+CAPABILITIES = ("text", "vision", "tools", "json", "embeddings")
+# Provider types whose adapter implements `EmbeddingProvider.embed`: only these may declare
+# the `embeddings` capability (Anthropic has no embeddings API).
+EMBEDDING_TYPES = frozenset({"mock", "openai", "azure", "openai_compatible", "gemini"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,25 @@ class Completion:
     api: str = "chat"
 
 
+@dataclass(frozen=True, slots=True)
+class EmbedCall:
+    """One embeddings attempt at one provider. `raw` is the client's body, for pass-through."""
+
+    request: EmbeddingsRequest
+    raw: dict[str, Any]
+    upstream_model: str
+    request_id: str
+
+
+@dataclass(slots=True)
+class Embeddings:
+    """An embeddings answer: an OpenAI `list` body (vectors in the encoding the client asked
+    for) plus its usage; `usage.completion_tokens` is always 0."""
+
+    body: bytes
+    usage: Usage | None = None
+
+
 @dataclass(slots=True)
 class StreamStats:
     """Filled in by an adapter while it streams: what the log and the last chunk need."""
@@ -96,4 +119,17 @@ class Provider(Protocol):
         """Yield OpenAI `chat.completion.chunk` JSON objects (no SSE framing), usage chunk
         included when the upstream reports one; or, when the adapter answers `Call.native` in
         its own API, that API's complete SSE frames (`event: ...`). Raises UpstreamError."""
+        ...
+
+
+@runtime_checkable
+class EmbeddingProvider(Protocol):
+    """An adapter that also serves embeddings. Only providers that declare the `embeddings`
+    capability are routed embeddings requests; provider types without an embeddings API
+    (Anthropic) do not implement this and may not declare the capability."""
+
+    config: ProviderConfig
+
+    async def embed(self, call: EmbedCall) -> Embeddings:
+        """Embed every input of the call, in order. Raises UpstreamError."""
         ...

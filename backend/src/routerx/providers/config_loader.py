@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from yarl import URL
 
 from routerx.auth.secrets import SecretDecryptError, decrypt_secret
-from routerx.providers.base import CAPABILITIES, ProviderConfig, Timeouts
+from routerx.providers.base import CAPABILITIES, EMBEDDING_TYPES, ProviderConfig, Timeouts
 from routerx.settings import Settings
 
 TIMEOUT_KEYS = ("connect_s", "first_token_s", "idle_s", "total_s")
@@ -53,7 +53,7 @@ def provider_config_from_record(
         type=record.type,
         base_url=_base_url(record.base_url, f"{path}.base_url"),
         model_map=_model_map(record.model_map, f"{path}.model_map"),
-        capabilities=_capabilities(record.capabilities, f"{path}.capabilities"),
+        capabilities=_capabilities(record.capabilities, record.type, f"{path}.capabilities"),
         enabled=bool(record.enabled),
         settings=provider_settings,
         timeouts=timeouts_from_settings(provider_settings, settings, f"{path}.settings"),
@@ -117,7 +117,7 @@ def _model_map(value: Any, path: str) -> dict[str, str]:
     return mapping
 
 
-def _capabilities(value: Any, path: str) -> frozenset[str]:
+def _capabilities(value: Any, provider_type: str, path: str) -> frozenset[str]:
     if not value:
         return frozenset({"text"})
     if not isinstance(value, list | tuple | set | frozenset):
@@ -127,6 +127,8 @@ def _capabilities(value: Any, path: str) -> frozenset[str]:
             raise ProviderConfigError(
                 f"{path}: unknown capability {item!r} (expected {', '.join(CAPABILITIES)})"
             )
+    if "embeddings" in value and provider_type not in EMBEDDING_TYPES:
+        raise ProviderConfigError(f"{path}: providers of type {provider_type} have no embeddings")
     return frozenset(value)
 
 

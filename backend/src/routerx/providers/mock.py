@@ -1,16 +1,21 @@
 """The deterministic mock provider: the default while ENABLE_REAL_CALLS=false.
 
 The same request gets the same answer text and token counts. The answer says how many images it
-received, so that vision routing is visible. Fault knobs in the provider's settings (`mock`)
-rehearse failures: latency, an error status (always, or at a failure rate), a hang, and an
-error event in the middle of a stream.
+received, so that vision routing is visible. Embeddings are deterministic too: each input's
+vector is derived from a hash of its text (or token ids), unit length, `dimensions` long
+(default 1536, the size of OpenAI's text-embedding-3-small); a shorter vector is the start of
+the longer one, renormalised, as with OpenAI's `dimensions`. Fault knobs in the provider's
+settings (`mock`) rehearse failures: latency, an error status (always, or at a failure rate), a
+hang, and an error event in the middle of a stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
+import struct
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -18,8 +23,16 @@ from typing import Any
 
 import msgspec
 
-from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
+from routerx.providers.base import (
+    Call,
+    Completion,
+    EmbedCall,
+    Embeddings,
+    ProviderConfig,
+    StreamStats,
+)
 from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.wire.embeddings import EmbeddingsRequest, embedding_list_body
 from routerx.wire.openai import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -52,6 +65,7 @@ _WORDS = (
     "window",
 )
 STREAM_CHUNKS = 8
+DEFAULT_EMBEDDING_DIMENSIONS = 1536
 
 
 class MockFaults(msgspec.Struct, omit_defaults=True):
@@ -100,6 +114,28 @@ def compose_answer(request: ChatRequest, provider: str, upstream_model: str) -> 
     return MockAnswer(text, Usage(prompt, completion, prompt + completion))
 
 
+def mock_vector(seed: bytes, dimensions: int) -> list[float]:
+    """A unit vector from SHA-256 blocks of the seed: one component per digest byte."""
+    values: list[float] = []
+    block = 0
+    while len(values) < dimensions:
+        digest = hashlib.sha256(block.to_bytes(4, "little") + seed).digest()
+        values.extend((byte - 127.5) / 127.5 for byte in digest)
+        block += 1
+    del values[dimensions:]
+    norm = math.sqrt(sum(value * value for value in values)) or 1.0
+    return [value / norm for value in values]
+
+
+def mock_vectors(request: EmbeddingsRequest) -> list[list[float]]:
+    dimensions = request.dimensions or DEFAULT_EMBEDDING_DIMENSIONS
+    if request.token_ids:
+        seeds = [b"tokens:" + struct.pack(f"<{len(ids)}I", *ids) for ids in request.token_ids]
+    else:
+        seeds = [b"text:" + text.encode() for text in request.texts]
+    return [mock_vector(seed, dimensions) for seed in seeds]
+
+
 def _split(text: str, parts: int) -> list[str]:
     words = text.split(" ")
     size = max(1, -(-len(words) // parts))
@@ -141,6 +177,13 @@ class MockProvider:
             usage=answer.usage,
         )
         return Completion(msgspec.json.encode(body), answer.usage, "stop")
+
+    async def embed(self, call: EmbedCall) -> Embeddings:
+        await self._before_answer()
+        usage = call.request.usage_estimate()
+        vectors = mock_vectors(call.request)
+        body = embedding_list_body(vectors, call.request, call.upstream_model, usage)
+        return Embeddings(body, usage)
 
     async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         await self._before_answer()

@@ -16,7 +16,14 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
+from routerx.providers.base import (
+    Call,
+    Completion,
+    EmbedCall,
+    Embeddings,
+    ProviderConfig,
+    StreamStats,
+)
 from routerx.providers.config_loader import ProviderConfigError
 from routerx.providers.http import (
     HttpClient,
@@ -26,6 +33,7 @@ from routerx.providers.http import (
     stream_ended_early,
     stream_error,
 )
+from routerx.providers.openai_embeddings import embeddings_from_upstream, embeddings_upstream_body
 from routerx.wire.openai import UsageView
 
 # Keys a client might send that configure where or how RouterX calls out: never forwarded,
@@ -112,7 +120,8 @@ def upstream_body(call: Call, *, stream: bool) -> bytes:
 
 
 class OpenAICompatProvider:
-    """Any server that speaks OpenAI Chat Completions at `{base_url}/chat/completions`."""
+    """Any server that speaks OpenAI Chat Completions at `{base_url}/chat/completions` (and
+    Embeddings at `{base_url}/embeddings`)."""
 
     default_base_url: ClassVar[str] = ""
 
@@ -124,6 +133,7 @@ class OpenAICompatProvider:
             raise ProviderConfigError(
                 f"providers.{config.name}.base_url: required for type {config.type}"
             )
+        self.base_url = base_url
         self.url = self.endpoint(base_url)
         self.headers = {"content-type": "application/json", **self.auth_headers()}
 
@@ -132,6 +142,9 @@ class OpenAICompatProvider:
 
     def url_for(self, upstream_model: str) -> str:
         return self.url
+
+    def embeddings_url_for(self, upstream_model: str) -> str:
+        return f"{self.base_url}/embeddings"
 
     def auth_headers(self) -> dict[str, str]:
         secret = self.config.secret
@@ -151,6 +164,13 @@ class OpenAICompatProvider:
             raise answered_with_error(self.config.name)
         finish = view.choices[0].finish_reason if view.choices else None
         return Completion(data, view.usage, finish)
+
+    async def embed(self, call: EmbedCall) -> Embeddings:
+        body = embeddings_upstream_body(call)
+        url = self.embeddings_url_for(call.upstream_model)
+        async with self.http.post(self.config, url, self.headers, body) as response:
+            data = await response.read()
+        return embeddings_from_upstream(data, call, self.config.name)
 
     async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         body = upstream_body(call, stream=True)

@@ -15,6 +15,11 @@ class Needs:
     required: frozenset[str]
 
 
+# An embeddings request needs only an embeddings-capable provider, through an `embeddings` rule
+# (or another rule for the model whose targets include one).
+EMBEDDINGS_NEEDS = Needs("embeddings", frozenset({"embeddings"}))
+
+
 def needs_of(request: ChatRequest) -> Needs:
     required = {"text"}
     primary = "text"

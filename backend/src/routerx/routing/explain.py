@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from routerx.core.snapshot import ConfigSnapshot, RuleEntry, TenantEntry
 from routerx.routing.breaker_gate import ProviderBreakers
-from routerx.routing.capabilities import Needs
+from routerx.routing.capabilities import EMBEDDINGS_NEEDS, Needs
 from routerx.routing.rules import describe, matching_rules, missing_capability, model_allowed
 from routerx.wire.internal import (
     ExplainedRule,
@@ -17,6 +17,8 @@ ANY_TENANT = TenantEntry(id=-1, name="(global rules only)", active=True, allowed
 
 
 def needs_of_sample(sample: RouteExplainRequest) -> Needs:
+    if sample.capability == "embeddings":
+        return EMBEDDINGS_NEEDS
     required: set[str] = {"text", sample.capability}
     if sample.tools:
         required.add("tools")

@@ -44,6 +44,20 @@ RULES: list[dict[str, Any]] = [
     },
 ]
 
+# Embeddings: the mock answers `text-embedding-3-small` with deterministic vectors.
+DEMO_EMBEDDING_MODEL = "text-embedding-3-small"
+PROVIDERS.append({"name": "mock-embeddings", "type": "mock", "capabilities": ["embeddings"]})
+RULES.append(
+    {
+        "name": "demo-embeddings",
+        "model_pattern": DEMO_EMBEDDING_MODEL,
+        "capability": "embeddings",
+        "targets": [
+            {"provider": "mock-embeddings", "model": DEMO_EMBEDDING_MODEL, "weight": 1, "tier": 0},
+        ],
+    }
+)
+
 
 # Anthropic model names (`/v1/messages`, Claude Code) answered by the same mocks: text with a
 # backup tier, and vision; both mocks take tools.
@@ -65,7 +79,7 @@ RULES += [
         "targets": [{"provider": "mock-vision", "weight": 1, "tier": 0}],
     },
 ]
-DEMO_ALLOWED_MODELS = [DEMO_MODEL, CLAUDE_PATTERN]
+DEMO_ALLOWED_MODELS = [DEMO_MODEL, DEMO_EMBEDDING_MODEL, CLAUDE_PATTERN]
 
 
 async def seed_demo_data() -> list[str]:

@@ -32,7 +32,7 @@ class RouteExplainRequest(msgspec.Struct, forbid_unknown_fields=True):
     """What the rule tester asks: which rule and targets would serve this request now?"""
 
     model: ModelName
-    capability: Literal["text", "vision"] = "text"
+    capability: Literal["text", "vision", "embeddings"] = "text"
     tools: bool = False
     json: bool = False
     tenant_id: TenantId | None = None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from routerx.gateway.fronts.base import FrontAdapter
 from routerx.gateway.fronts.chat import ChatFront
+from routerx.gateway.fronts.embeddings import EmbeddingsFront
 from routerx.gateway.fronts.messages import MessagesFront
 
 
@@ -21,4 +22,5 @@ class Surface:
 SURFACES: tuple[Surface, ...] = (
     Surface(ChatFront(), ("/v1/chat/completions", "/chat/completions")),
     Surface(MessagesFront(), ("/v1/messages",)),
+    Surface(EmbeddingsFront(), ("/v1/embeddings", "/embeddings")),
 )

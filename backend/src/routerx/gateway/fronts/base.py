@@ -14,6 +14,7 @@ from starlette.types import Scope
 
 from routerx.gateway.errors import GatewayError
 from routerx.providers.base import Completion, StreamStats
+from routerx.wire.embeddings import EmbeddingsRequest
 from routerx.wire.openai import ChatRequest
 
 OperationName = Literal["chat", "embeddings"]
@@ -23,7 +24,7 @@ OperationName = Literal["chat", "embeddings"]
 class Canonical:
     """A decoded request as the back adapters take it."""
 
-    request: ChatRequest
+    request: ChatRequest | EmbeddingsRequest
     raw: dict[str, Any]  # the canonical dict sent to back adapters (pass-through fields)
     stream: bool
     requested_model: str
@@ -32,6 +33,20 @@ class Canonical:
     # What the translation could not carry (a 400 naming the field): raised for a target whose
     # adapter does not take `native`, so that only natively answered requests may use it.
     untranslatable: GatewayError | None = None
+
+    @property
+    def chat(self) -> ChatRequest:
+        """The request of a chat operation (the typed seam between the two operations)."""
+        if not isinstance(self.request, ChatRequest):
+            raise TypeError("not a chat request")
+        return self.request
+
+    @property
+    def embeddings(self) -> EmbeddingsRequest:
+        """The request of an embeddings operation."""
+        if not isinstance(self.request, EmbeddingsRequest):
+            raise TypeError("not an embeddings request")
+        return self.request
 
 
 class StreamEncoder(Protocol):

@@ -75,7 +75,7 @@ class ChatFront:
         return completion.body
 
     def stream_encoder(self, canonical: Canonical, request_id: str) -> ChatStreamEncoder:
-        return _ENCODERS[canonical.request.include_usage]
+        return _ENCODERS[canonical.chat.include_usage]
 
     def error_body(self, error: GatewayError) -> tuple[int, bytes]:
         return error.status, error.body()

@@ -1,6 +1,6 @@
-"""The Gemini adapter: `POST {base_url}/v1beta/models/{model}:generateContent`, and
-`:streamGenerateContent?alt=sse`. The key travels in `x-goog-api-key`, never in the URL, so that
-it cannot leak into access logs."""
+"""The Gemini adapter: `POST {base_url}/v1beta/models/{model}:generateContent`,
+`:streamGenerateContent?alt=sse`, and `:batchEmbedContents` for embeddings. The key travels in
+`x-goog-api-key`, never in the URL, so that it cannot leak into access logs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ from urllib.parse import quote
 
 import msgspec
 
-from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
+from routerx.providers.base import (
+    Call,
+    Completion,
+    EmbedCall,
+    Embeddings,
+    ProviderConfig,
+    StreamStats,
+)
+from routerx.providers.gemini.embeddings import batch_bodies, decode_batch_response, text_only
 from routerx.providers.gemini.request import gemini_body
 from routerx.providers.gemini.response import (
     GenerateContentResponse,
@@ -26,6 +34,7 @@ from routerx.providers.http import (
     stream_ended_early,
     stream_error,
 )
+from routerx.wire.embeddings import embedding_list_body
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
@@ -46,6 +55,28 @@ class GeminiProvider:
         if stream:
             return f"{self.models_url}/{model_path}:streamGenerateContent?alt=sse"
         return f"{self.models_url}/{model_path}:generateContent"
+
+    async def embed(self, call: EmbedCall) -> Embeddings:
+        name = self.config.name
+        text_only(call.request, name)
+        model_path = quote(call.upstream_model.removeprefix("models/"), safe="")
+        url = f"{self.models_url}/{model_path}:batchEmbedContents"
+        vectors: list[list[float]] = []
+        for body in batch_bodies(call.request, call.upstream_model):
+            async with self.http.post(self.config, url, self.headers, body) as response:
+                data = await response.read()
+            try:
+                answer = decode_batch_response(data)
+            except msgspec.DecodeError:
+                raise protocol_error(name) from None
+            if answer.error is not None:
+                raise answered_with_error(name)
+            vectors.extend(embedding.values for embedding in answer.embeddings or [])
+        if len(vectors) != call.request.count:
+            raise protocol_error(name)
+        usage = call.request.usage_estimate()
+        body = embedding_list_body(vectors, call.request, call.upstream_model, usage)
+        return Embeddings(body, usage)
 
     async def _body(self, call: Call) -> bytes:
         return msgspec.json.encode(await gemini_body(call.request, self.http.images))

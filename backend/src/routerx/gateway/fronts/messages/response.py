@@ -51,7 +51,7 @@ def message_from_completion(completion: Completion, canonical: Canonical) -> wir
     if message.refusal and not message.content:
         finish = "content_filter"
     reason, sequence = stop_reason(
-        finish, choice.stop_reason, requested_stops(canonical.request.stop)
+        finish, choice.stop_reason, requested_stops(canonical.chat.stop)
     )
     usage = view.usage
     if usage is None and completion.usage is not None:

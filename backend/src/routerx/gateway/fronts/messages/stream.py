@@ -63,7 +63,7 @@ class MessagesStreamEncoder:
 
     def _message_start(self) -> bytes:
         self.started = True
-        usage = wire.Usage(input_tokens=estimate_prompt_tokens(self.canonical.request))
+        usage = wire.Usage(input_tokens=estimate_prompt_tokens(self.canonical.chat))
         message = wire.Message(
             id=message_id(self.request_id),
             model=self.canonical.requested_model,
@@ -116,7 +116,7 @@ class MessagesStreamEncoder:
         self._close(out)
         finish = self.finish_reason or stats.finish_reason
         reason, sequence = stop_reason(
-            finish, self.matched_stop, requested_stops(self.canonical.request.stop)
+            finish, self.matched_stop, requested_stops(self.canonical.chat.stop)
         )
         usage = self.usage
         if usage is None and stats.usage is not None:
