@@ -138,9 +138,9 @@ def sent_images(adapter: str, body: dict[str, Any]) -> list[str]:
     if adapter == "gemini":
         for content in body["contents"]:
             for part in content["parts"]:
-                if "inline_data" in part:
-                    inline = part["inline_data"]
-                    images.append(f"data:{inline['mime_type']};base64,{inline['data']}")
+                inline = part.get("inlineData")
+                if inline is not None and inline["mimeType"].startswith("image/"):
+                    images.append(f"data:{inline['mimeType']};base64,{inline['data']}")
         return images
     for message in body["messages"]:
         for part in message["content"] if isinstance(message["content"], list) else []:

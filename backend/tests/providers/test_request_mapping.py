@@ -51,13 +51,13 @@ def test_anthropic_tool_choice(tool_choice: Any, parallel: bool | None, expected
 
 def test_anthropic_parameter_table() -> None:
     body = anthropic(
-        requests.text(temperature=1.7, stop="END", max_completion_tokens=50, seed=3, n=1)
+        requests.text(temperature=0.7, stop="END", max_completion_tokens=50, seed=3, n=1)
     )
     assert body == {
         "model": "claude-x",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello"}]}],
         "max_tokens": 50,
-        "temperature": 1.0,
+        "temperature": 0.7,
         "stop_sequences": ["END"],
     }
 

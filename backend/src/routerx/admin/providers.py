@@ -21,6 +21,7 @@ from routerx.admin.errors import conflict, invalid, not_found
 from routerx.admin.pagination import Page, PageQuery, Timestamp, paginate
 from routerx.admin.provider_settings import ProviderSettings, breaker_problem, read_settings
 from routerx.auth.secrets import MASK, encrypt_secret
+from routerx.providers.base import UNSUPPORTED_CAPABILITIES
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import Provider, RoutingRule
 
@@ -28,7 +29,7 @@ log = logging.getLogger("routerx.admin")
 
 TYPES_NEEDING_BASE_URL = frozenset({"azure", "openai_compatible"})
 ProviderType = Literal["mock", "openai", "azure", "anthropic", "gemini", "openai_compatible"]
-Capability = Literal["text", "vision", "tools", "json"]
+Capability = Literal["text", "vision", "tools", "json", "audio", "files"]
 ProviderName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ]
@@ -46,7 +47,7 @@ ModelName = Annotated[
 ModelMap = Annotated[dict[ModelName, ModelName], msgspec.Meta(max_length=500)]
 Capabilities = Annotated[
     list[Capability],
-    msgspec.Meta(min_length=1, max_length=4, extra_json_schema={"uniqueItems": True}),
+    msgspec.Meta(min_length=1, max_length=6, extra_json_schema={"uniqueItems": True}),
 ]
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 MAX_SECRET_BYTES = 2048  # its ciphertext must fit the 4096-character column
@@ -155,6 +156,13 @@ def _check(
         raise invalid(f"A provider of type {type_} needs a base_url.", "base_url")
     if len(set(capabilities)) != len(capabilities):
         raise invalid("List each capability once.", "capabilities")
+    lacking = UNSUPPORTED_CAPABILITIES.get(type_, frozenset()).intersection(capabilities)
+    if lacking:
+        raise invalid(
+            f"A provider of type {type_} cannot have the {', '.join(sorted(lacking))} "
+            "capability: its API has no such input.",
+            "capabilities",
+        )
     if secret not in (None, UNSET) and env not in (None, UNSET):
         raise invalid("Set either secret or secret_env, not both.", "secret_env")
     if isinstance(secret, str) and len(secret.encode()) > MAX_SECRET_BYTES:

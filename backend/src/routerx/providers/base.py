@@ -8,7 +8,10 @@ from typing import Any, Protocol
 
 from routerx.wire.openai import ChatRequest, Usage
 
-CAPABILITIES = ("text", "vision", "tools", "json")
+CAPABILITIES = ("text", "vision", "tools", "json", "audio", "files")
+# Capabilities a provider type cannot have, whatever its configuration says (Anthropic's
+# Messages API has no audio input).
+UNSUPPORTED_CAPABILITIES: dict[str, frozenset[str]] = {"anthropic": frozenset({"audio"})}
 
 
 @dataclass(frozen=True, slots=True)
