@@ -192,7 +192,7 @@ class Choice(Struct):
     index: int
     message: ResponseMessage
     finish_reason: str | None = None
-    logprobs: None = None
+    logprobs: dict[str, Any] | None = None
 
 
 class ChatCompletion(Struct):
