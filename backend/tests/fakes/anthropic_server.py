@@ -70,6 +70,8 @@ def _thinking_problem(body: dict[str, Any]) -> str | None:
         return "`max_tokens` must be greater than `thinking.budget_tokens`"
     if body.get("temperature", 1) != 1:
         return "`temperature` may only be set to 1 when thinking is enabled"
+    if not 0.95 <= body.get("top_p", 1) <= 1:
+        return "`top_p` must be between 0.95 and 1 when thinking is enabled"
     if (body.get("tool_choice") or {}).get("type") in {"any", "tool"}:
         return "Thinking may not be enabled when tool_choice forces tool use."
     return None

@@ -175,6 +175,7 @@ async def test_anthropic_thinking_keeps_a_cap_above_the_budget(
     ("extra", "param"),
     [
         ({"temperature": 0.5}, "temperature"),
+        ({"top_p": 0.5}, "top_p"),
         ({"tools": [requests.WEATHER_TOOL], "tool_choice": "required"}, "tool_choice"),
     ],
 )

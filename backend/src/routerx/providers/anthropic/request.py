@@ -9,9 +9,10 @@ thinking with the budget of providers.reasoning, `max_tokens` raised above it.
 
 Refused with a 400 naming the field (RequestRejected), as Anthropic has no counterpart:
 `input_audio` parts, `logprobs`/`top_logprobs`, `n` > 1, `temperature` above 1 (Anthropic's
-range is 0..1), and with `reasoning_effort` a `temperature` other than 1 or a forced
-`tool_choice` (Anthropic refuses both with thinking). `response_format` is not forwarded:
-Anthropic has no JSON mode, so an Anthropic provider should not be given the `json` capability.
+range is 0..1), and with `reasoning_effort` a `temperature` other than 1, a `top_p` below 0.95
+or a forced `tool_choice` (Anthropic refuses them with thinking). `response_format` is not
+forwarded: Anthropic has no JSON mode, so an Anthropic provider should not be given the `json`
+capability.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ Block = dict[str, Any]
 
 PROVIDER = "Anthropic"
 MAX_TEMPERATURE = 1.0  # OpenAI allows 0..2, Anthropic 0..1
+MIN_THINKING_TOP_P = 0.95
 
 
 def _temperature(value: float) -> float:
@@ -218,6 +220,13 @@ def apply_thinking(request: ChatRequest, body: dict[str, Any]) -> None:
         raise RequestRejected(
             f"{PROVIDER} targets take no `temperature` other than 1 with `reasoning_effort`.",
             "temperature",
+            "unsupported_value",
+        )
+    if request.top_p is not None and request.top_p < MIN_THINKING_TOP_P:
+        raise RequestRejected(
+            f"{PROVIDER} targets take `top_p` only from {MIN_THINKING_TOP_P} to 1 with "
+            "`reasoning_effort`.",
+            "top_p",
             "unsupported_value",
         )
     if isinstance(request.tool_choice, dict) or request.tool_choice == "required":
