@@ -5,6 +5,8 @@ cached token counts reach the SDK; an upstream 400 reaches it with a sanitised r
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from routerx.storage.config_version import bump_config_version
-from routerx.storage.models import Provider, RoutingRule, Tenant
+from routerx.storage.models import Provider, RequestLog, RoutingRule, Tenant
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI
@@ -64,15 +66,19 @@ async def _configure(database_url: str, urls: dict[str, str]) -> None:
         await bump_config_version()
 
 
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("chat-parts") / "routerx.sqlite3"
+    return f"sqlite://{path}"
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def gateway(
-    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str,
     openai_server: FakeOpenAI,
     anthropic_server: FakeAnthropic,
     gemini_server: FakeGemini,
 ) -> AsyncIterator[ServerProcess]:
-    path: Path = tmp_path_factory.mktemp("chat-parts") / "routerx.sqlite3"
-    database_url = f"sqlite://{path}"
     urls = {
         "openai": openai_server.url + "/v1",
         "anthropic": anthropic_server.url,
@@ -247,8 +253,17 @@ async def test_anthropic_cache_reads_reach_the_sdk(
     assert (usage.prompt_tokens_details.model_extra or {}).get("cache_creation_tokens") == 8
 
 
+async def _log_row(database_url: str, request_id: str, deadline_s: float = 10.0) -> RequestLog:
+    started = time.monotonic()
+    async with connected(database_url):
+        while (row := await RequestLog.get_or_none(request_id=request_id)) is None:
+            assert time.monotonic() - started < deadline_s, "no request-log row"
+            await asyncio.sleep(0.05)
+    return row
+
+
 async def test_upstream_400_reaches_the_sdk_with_a_sanitised_reason(
-    gateway: ServerProcess, openai_fake: FakeOpenAI
+    gateway: ServerProcess, openai_fake: FakeOpenAI, database_url: str
 ) -> None:
     openai_fake.script(
         Scenario(
@@ -275,6 +290,34 @@ async def test_upstream_400_reaches_the_sdk_with_a_sanitised_reason(
     assert error.param == "messages"
     assert "TOP SECRET" not in error.message and openai_fake.url not in error.message
     assert "returned 400 (bad request): invalid_request_error" in error.message
+    row = await _log_row(database_url, error.response.headers["x-request-id"])
+    assert (row.status, row.error_type, row.provider) == (
+        400,
+        "context_length_exceeded",
+        "parts-openai",
+    )
+
+
+async def test_upstream_codes_are_not_logged_as_error_types(
+    gateway: ServerProcess, openai_fake: FakeOpenAI, database_url: str
+) -> None:
+    """The client sees the upstream's code; the log row keeps a bounded set of error types."""
+    code = "a_code_no_one_has_seen_before_" + "x" * 30
+    openai_fake.script(
+        Scenario(
+            status=400,
+            body={"error": {"message": "m", "type": "invalid_request_error", "code": code}},
+        )
+    )
+    async with sdk(gateway) as client:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await client.chat.completions.create(
+                model="gpt-parts", messages=[{"role": "user", "content": "Hi"}]
+            )
+
+    assert caught.value.code == code
+    row = await _log_row(database_url, caught.value.response.headers["x-request-id"])
+    assert (row.status, row.error_type) == (400, "upstream_error")
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,7 @@ from routerx.gateway.sse import SSE_HEADERS
 from routerx.gateway.state import GatewayState
 from routerx.limits import Limits
 from routerx.providers.base import Completion, StreamStats
+from routerx.providers.error_detail import CONTEXT_LENGTH_EXCEEDED
 from routerx.providers.errors import RequestRejected
 from routerx.routing.attempt import ClientError, StreamStart, TargetAttempt
 from routerx.routing.fallback import FallbackExhausted, FallbackRun, Perform
@@ -226,6 +227,12 @@ class Pipeline:
         except ClientError as client_error:
             answered_by(exchange, client_error.target, plan)
             upstream = client_error.error
+            # The log keeps a bounded set of error types, not whatever code an upstream sends.
+            row.error_type = (
+                CONTEXT_LENGTH_EXCEEDED
+                if upstream.code == CONTEXT_LENGTH_EXCEEDED
+                else "upstream_error"
+            )
             raise errors.upstream_failed(
                 upstream.client_status, upstream.message, param=upstream.param, code=upstream.code
             ) from None

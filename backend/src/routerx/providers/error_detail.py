@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import msgspec
 
 CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_.\[\]-]{0,99}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_.\[\]-]{0,63}$")
 _CONTEXT_TOO_LONG = re.compile(
     r"context length|context window|prompt is too long|too many (input )?tokens"
     r"|input token count.*exceeds|exceeds the maximum number of tokens",
