@@ -44,6 +44,7 @@ interface Draft {
   type: ProviderType;
   base_url: string;
   api_version: string;
+  stream_include_usage: boolean;
   enabled: boolean;
   capabilities: Capability[];
   model_map: MapRow[];
@@ -64,6 +65,7 @@ function draftOf(provider: Provider | undefined): Draft {
     type: provider?.type ?? "mock",
     base_url: provider?.base_url ?? "",
     api_version: settings.api_version ?? "",
+    stream_include_usage: settings.stream_include_usage ?? true,
     enabled: provider?.enabled ?? true,
     capabilities: provider?.capabilities ?? ["text"],
     model_map: Object.entries(provider?.model_map ?? {}).map(([from, to]) => ({ from, to })),
@@ -74,6 +76,8 @@ function draftOf(provider: Provider | undefined): Draft {
   };
 }
 
+const OPENAI_FAMILY: ProviderType[] = ["openai", "azure", "openai_compatible"];
+
 function settingsOf(draft: Draft, base: ProviderSettings): ProviderSettings {
   const timeouts: Record<string, number | null> = {};
   for (const field of TIMEOUT_FIELDS) timeouts[field.key] = numberOrNull(draft.timeouts[field.key] ?? "");
@@ -83,6 +87,7 @@ function settingsOf(draft: Draft, base: ProviderSettings): ProviderSettings {
   settings.timeouts = compact(timeouts) ?? null;
   settings.breaker = compact(breaker) ?? null;
   settings.api_version = draft.type === "azure" && draft.api_version.trim() ? draft.api_version.trim() : null;
+  settings.stream_include_usage = OPENAI_FAMILY.includes(draft.type) && !draft.stream_include_usage ? false : null;
   const out: ProviderSettings = {};
   for (const [key, value] of Object.entries(settings)) {
     if (value !== null && value !== undefined) (out as Record<string, unknown>)[key] = value;
@@ -169,6 +174,15 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
             <TextField label="API version" value={draft.api_version} onChange={(e) => set("api_version", e.target.value)} error={err("settings.api_version")} placeholder="2024-10-21" />
           ) : null}
         </div>
+        {OPENAI_FAMILY.includes(draft.type) ? (
+          <CheckboxField
+            label="Ask for usage in streams"
+            checked={draft.stream_include_usage}
+            onChange={(v) => set("stream_include_usage", v)}
+            error={err("settings.stream_include_usage")}
+            hint="Sends stream_options.include_usage upstream; turn off for servers that reject it (their streams are then logged without token counts)."
+          />
+        ) : null}
         <CheckboxField label="Enabled" checked={draft.enabled} onChange={(v) => set("enabled", v)} error={err("enabled")} hint="A disabled provider is never called." />
 
         <fieldset className="group">

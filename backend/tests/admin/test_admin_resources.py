@@ -183,7 +183,8 @@ async def test_provider_secret_is_write_only_and_masked_in_the_audit(admin: Admi
         ({"name": "p", "type": "openai", "base_url": "ftp://example.com"}, "base_url"),
         ({"name": "p", "type": "openai", "base_url": "https://u:p@example.com"}, "base_url"),
         ({"name": "p", "type": "openai_compatible"}, "base_url"),
-        ({"name": "p", "type": "mock", "capabilities": ["text", "audio"]}, "capabilities[1]"),
+        ({"name": "p", "type": "mock", "capabilities": ["text", "smell"]}, "capabilities[1]"),
+        ({"name": "p", "type": "anthropic", "capabilities": ["text", "audio"]}, "capabilities"),
         ({"name": "p", "type": "mock", "capabilities": ["text", "text"]}, "capabilities"),
         ({"name": "p", "type": "mock", "capabilities": []}, "capabilities"),
         (

@@ -10,7 +10,72 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.upstream import FakeUpstream, Scenario, split_arguments, sse
+from tests.fakes.upstream import FakeUpstream, Scenario, is_base64, split_arguments, sse
+
+TOP_LEVEL_KEYS = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "system",
+        "metadata",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_p",
+        "top_k",
+        "tools",
+        "tool_choice",
+        "thinking",
+        "service_tier",
+    }
+)
+BLOCK_TYPES = frozenset(
+    {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"}
+)
+MIN_THINKING_BUDGET = 1024
+
+
+def _block_problem(block: Any, where: str) -> str | None:
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind not in BLOCK_TYPES:
+        return f"{where}.type: Input tag {kind!r} does not match any of the expected tags"
+    if kind == "document":
+        source = block.get("source")
+        if not isinstance(source, dict) or source.get("type") not in {"base64", "url", "text"}:
+            return f"{where}.source: expected a base64, url or text source"
+        if source["type"] == "base64" and (
+            source.get("media_type") != "application/pdf" or not is_base64(source.get("data"))
+        ):
+            return f"{where}.source: expected base64 application/pdf data"
+        if "title" in block and not isinstance(block["title"], str):
+            return f"{where}.title: expected a string"
+    if kind == "image":
+        source = block.get("source")
+        if not isinstance(source, dict) or source.get("type") not in {"base64", "url"}:
+            return f"{where}.source: expected a base64 or url source"
+    return None
+
+
+def _thinking_problem(body: dict[str, Any]) -> str | None:
+    thinking = body.get("thinking")
+    if thinking is None:
+        return None
+    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+    if thinking.get("type") != "enabled" or not isinstance(budget, int):
+        return "thinking: expected {type: enabled, budget_tokens}"
+    if budget < MIN_THINKING_BUDGET:
+        return f"thinking.budget_tokens: Input should be at least {MIN_THINKING_BUDGET}"
+    if body["max_tokens"] <= budget:
+        return "`max_tokens` must be greater than `thinking.budget_tokens`"
+    if body.get("temperature", 1) != 1:
+        return "`temperature` may only be set to 1 when thinking is enabled"
+    if not 0.95 <= body.get("top_p", 1) <= 1:
+        return "`top_p` must be between 0.95 and 1 when thinking is enabled"
+    if (body.get("tool_choice") or {}).get("type") in {"any", "tool"}:
+        return "Thinking may not be enabled when tool_choice forces tool use."
+    return None
+
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -32,6 +97,36 @@ class FakeAnthropic(FakeUpstream):
     def key_of(self, request: web.Request) -> str | None:
         return request.headers.get("x-api-key")
 
+    def problem(self, request: web.Request, body: Any) -> str | None:
+        """https://docs.anthropic.com/en/api/messages: unknown fields are refused."""
+        if not isinstance(body, dict):
+            return "The body must be a JSON object."
+        for key in body:
+            if key not in TOP_LEVEL_KEYS:
+                return f"{key}: Extra inputs are not permitted"
+        max_tokens = body.get("max_tokens")
+        if not isinstance(max_tokens, int) or max_tokens < 1:
+            return "max_tokens: Field required"
+        temperature = body.get("temperature", 0)
+        if not isinstance(temperature, int | float) or not 0 <= temperature <= 1:
+            return "temperature: Input should be less than or equal to 1"
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return "messages: at least one message is required"
+        for index, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in {"user", "assistant"}:
+                return f"messages.{index}.role: Input should be 'user' or 'assistant'"
+            content = message.get("content")
+            if isinstance(content, list):
+                for block_index, block in enumerate(content):
+                    problem = _block_problem(block, f"messages.{index}.content.{block_index}")
+                    if problem is not None:
+                        return problem
+        return _thinking_problem(body)
+
+    def invalid_body(self, message: str) -> dict[str, Any]:
+        return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+
     def _blocks(self, scenario: Scenario) -> list[dict[str, Any]]:
         if scenario.tool_call is None:
             return [{"type": "text", "text": scenario.text}]
@@ -52,10 +147,21 @@ class FakeAnthropic(FakeUpstream):
             "stop_reason": self._stop_reason(scenario),
             "stop_sequence": None,
             "usage": {
-                "input_tokens": scenario.prompt_tokens,
+                **self._input_usage(scenario),
                 "output_tokens": scenario.completion_tokens,
             },
         }
+
+    @staticmethod
+    def _input_usage(scenario: Scenario) -> dict[str, int]:
+        """Anthropic's input_tokens leave out the cached tokens, which it reports apart."""
+        read = scenario.cached_tokens or 0
+        written = scenario.cache_creation_tokens or 0
+        usage = {"input_tokens": scenario.prompt_tokens - read - written}
+        if scenario.cached_tokens is not None or scenario.cache_creation_tokens is not None:
+            usage["cache_read_input_tokens"] = read
+            usage["cache_creation_input_tokens"] = written
+        return usage
 
     def stream_frames(self, body: Any, model: str | None, scenario: Scenario) -> list[bytes]:
         start = {
@@ -68,7 +174,7 @@ class FakeAnthropic(FakeUpstream):
                 "model": model,
                 "stop_reason": None,
                 "stop_sequence": None,
-                "usage": {"input_tokens": scenario.prompt_tokens, "output_tokens": 1},
+                "usage": {**self._input_usage(scenario), "output_tokens": 1},
             },
         }
         frames = [sse(start, "message_start")]

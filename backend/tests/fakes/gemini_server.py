@@ -12,7 +12,71 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.upstream import FakeUpstream, Scenario, sse
+from tests.fakes.upstream import FakeUpstream, Scenario, is_base64, sse
+
+TOP_LEVEL_KEYS = frozenset(
+    {
+        "contents",
+        "systemInstruction",
+        "tools",
+        "toolConfig",
+        "generationConfig",
+        "safetySettings",
+        "cachedContent",
+    }
+)
+GENERATION_KEYS = frozenset(
+    {
+        "temperature",
+        "topP",
+        "topK",
+        "maxOutputTokens",
+        "stopSequences",
+        "candidateCount",
+        "seed",
+        "presencePenalty",
+        "frequencyPenalty",
+        "responseMimeType",
+        "responseJsonSchema",
+        "responseSchema",
+        "thinkingConfig",
+        "responseLogprobs",
+        "logprobs",
+    }
+)
+PART_KEYS = frozenset(
+    {"text", "inlineData", "inline_data", "functionCall", "functionResponse", "fileData"}
+)
+
+
+def _part_problem(part: Any, where: str) -> str | None:
+    keys = PART_KEYS.intersection(part) if isinstance(part, dict) else set()
+    if len(keys) != 1:
+        return f"{where}: a part holds exactly one kind of data"
+    inline = part.get("inlineData")
+    if inline is not None and (
+        not isinstance(inline.get("mimeType"), str) or not is_base64(inline.get("data"))
+    ):
+        return f"{where}.inlineData: expected mimeType and base64 data"
+    return None
+
+
+def _config_problem(config: Any) -> str | None:
+    if not isinstance(config, dict):
+        return "generationConfig: expected an object"
+    for key in config:
+        if key not in GENERATION_KEYS:
+            return f"Invalid JSON payload received. Unknown name \"{key}\" at 'generation_config'"
+    thinking = config.get("thinkingConfig")
+    if thinking is not None:
+        budget = thinking.get("thinkingBudget") if isinstance(thinking, dict) else None
+        if not isinstance(budget, int) or not -1 <= budget <= 32768:
+            return "generationConfig.thinkingConfig.thinkingBudget: expected -1 to 32768"
+    count = config.get("candidateCount", 1)
+    if not isinstance(count, int) or not 1 <= count <= 8:
+        return "generationConfig.candidateCount: expected 1 to 8"
+    return None
+
 
 EMBED_REQUEST_FIELDS = frozenset({"model", "content", "taskType", "title", "outputDimensionality"})
 MAX_BATCH = 100
@@ -54,13 +118,46 @@ class FakeGemini(FakeUpstream):
             scenario = dataclasses.replace(scenario, body=batch_embed_answer(body))
         return await super()._serve(request, body, model, scenario)
 
+    def problem(self, request: web.Request, body: Any) -> str | None:
+        """https://ai.google.dev/api/generate-content: unknown names are refused."""
+        if request.match_info.get("method") == "batchEmbedContents":
+            return None  # checked by batch_embed_problem before it gets here
+        if not isinstance(body, dict):
+            return "The body must be a JSON object."
+        for key in body:
+            if key not in TOP_LEVEL_KEYS:
+                return f'Invalid JSON payload received. Unknown name "{key}"'
+        contents = body.get("contents")
+        if not isinstance(contents, list) or not contents:
+            return "* GenerateContentRequest.contents: contents is not specified"
+        for index, content in enumerate(contents):
+            if not isinstance(content, dict) or content.get("role") not in {"user", "model"}:
+                return f"contents[{index}].role: expected user or model"
+            for part_index, part in enumerate(content.get("parts") or [None]):
+                problem = _part_problem(part, f"contents[{index}].parts[{part_index}]")
+                if problem is not None:
+                    return problem
+        if "generationConfig" in body:
+            return _config_problem(body["generationConfig"])
+        return None
+
+    def invalid_body(self, message: str) -> dict[str, Any]:
+        return {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}}
+
     @staticmethod
     def _usage(scenario: Scenario) -> dict[str, int]:
-        return {
+        """Gemini reports thought tokens apart from (and not inside) the candidates' tokens."""
+        thoughts = scenario.reasoning_tokens or 0
+        usage = {
             "promptTokenCount": scenario.prompt_tokens,
-            "candidatesTokenCount": scenario.completion_tokens,
+            "candidatesTokenCount": scenario.completion_tokens - thoughts,
             "totalTokenCount": scenario.total_tokens,
         }
+        if scenario.reasoning_tokens is not None:
+            usage["thoughtsTokenCount"] = thoughts
+        if scenario.cached_tokens is not None:
+            usage["cachedContentTokenCount"] = scenario.cached_tokens
+        return usage
 
     @staticmethod
     def _candidate(parts: list[dict[str, Any]], finish: str | None) -> dict[str, Any]:
@@ -75,8 +172,10 @@ class FakeGemini(FakeUpstream):
         else:
             call = scenario.tool_call
             parts = [{"functionCall": {"name": call.name, "args": call.arguments}}]
+        count = (body.get("generationConfig") or {}).get("candidateCount", 1)
+        candidates = [{**self._candidate(parts, "STOP"), "index": i} for i in range(count)]
         return {
-            "candidates": [self._candidate(parts, "STOP")],
+            "candidates": candidates,
             "usageMetadata": self._usage(scenario),
             "modelVersion": model,
             "responseId": "fake-response-1",

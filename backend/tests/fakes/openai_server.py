@@ -20,7 +20,44 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.upstream import FakeUpstream, Scenario, split_arguments, sse
+from tests.fakes.upstream import FakeUpstream, Scenario, is_base64, split_arguments, sse
+
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+REASONING_EFFORTS = frozenset({"minimal", "low", "medium", "high"})
+AUDIO_FORMATS = frozenset({"wav", "mp3"})
+PART_TYPES = frozenset({"text", "image_url", "input_audio", "file"})
+
+
+def _part_problem(part: Any, where: str) -> str | None:
+    """The documented content parts of a user message, checked as the API does."""
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind not in PART_TYPES:
+        return f"{where}.type: invalid content part type {kind!r}"
+    if kind == "text" and not isinstance(part.get("text"), str):
+        return f"{where}.text: expected a string"
+    if kind == "image_url":
+        image = part.get("image_url")
+        if not isinstance(image, dict) or not isinstance(image.get("url"), str):
+            return f"{where}.image_url: expected an object with `url`"
+    if kind == "input_audio":
+        audio = part.get("input_audio")
+        if not isinstance(audio, dict) or not is_base64(audio.get("data")):
+            return f"{where}.input_audio.data: expected base64 data"
+        if audio.get("format") not in AUDIO_FORMATS:
+            return f"{where}.input_audio.format: expected wav or mp3"
+    if kind == "file":
+        file = part.get("file")
+        if not isinstance(file, dict) or ("file_data" in file) == ("file_id" in file):
+            return f"{where}.file: expected one of `file_data` or `file_id`"
+        data = file.get("file_data")
+        if data is not None and not (
+            isinstance(data, str)
+            and data.startswith("data:application/pdf;base64,")
+            and is_base64(data.partition(",")[2])
+        ):
+            return f"{where}.file.file_data: expected a base64 data URL"
+    return None
+
 
 EMBEDDING_FIELDS = frozenset({"model", "input", "dimensions", "encoding_format", "user"})
 FAKE_EMBEDDING_DIMENSIONS = 4
@@ -34,6 +71,59 @@ ERROR_TYPES = {
 
 
 class FakeOpenAI(FakeUpstream):
+    # As some OpenAI-compatible servers do: refuse any request that has `stream_options`.
+    reject_stream_options: bool = False
+
+    def reset(self) -> None:
+        super().reset()
+        self.reject_stream_options = False
+
+    def problem(self, request: web.Request, body: Any) -> str | None:
+        if request.path.endswith("/embeddings"):
+            return None  # checked by embeddings_problem before it gets here
+        if not isinstance(body, dict):
+            return "The body must be a JSON object."
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return "messages: expected a non-empty array"
+        for index, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in ROLES:
+                return f"messages[{index}].role: invalid role"
+            content = message.get("content")
+            if isinstance(content, list) and message["role"] == "user":
+                for part_index, part in enumerate(content):
+                    problem = _part_problem(part, f"messages[{index}].content[{part_index}]")
+                    if problem is not None:
+                        return problem
+        if "stream_options" in body:
+            if self.reject_stream_options:
+                return "Unrecognized request argument supplied: stream_options"
+            if not body.get("stream"):
+                return "stream_options: only allowed when stream is true"
+        effort = body.get("reasoning_effort")
+        if effort is not None and effort not in REASONING_EFFORTS:
+            return "reasoning_effort: invalid value"
+        top = body.get("top_logprobs")
+        if top is not None and (not isinstance(top, int) or not 0 <= top <= 20):
+            return "top_logprobs: expected an integer from 0 to 20"
+        if top is not None and body.get("logprobs") is not True:
+            return "top_logprobs: requires logprobs to be true"
+        n = body.get("n", 1)
+        if not isinstance(n, int) or n < 1:
+            return "n: expected a positive integer"
+        return None
+
+    def invalid_body(self, message: str) -> dict[str, Any]:
+        param = message.partition(":")[0] if ": " in message else None
+        return {
+            "error": {
+                "message": message,
+                "type": "invalid_request_error",
+                "param": param,
+                "code": "invalid_value",
+            }
+        }
+
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/v1/chat/completions", self.handle),
@@ -73,12 +163,36 @@ class FakeOpenAI(FakeUpstream):
             "system_fingerprint": "fp_fake",
         }
 
-    def _usage(self, scenario: Scenario) -> dict[str, int]:
-        return {
+    def _usage(self, scenario: Scenario) -> dict[str, Any]:
+        usage: dict[str, Any] = {
             "prompt_tokens": scenario.prompt_tokens,
             "completion_tokens": scenario.completion_tokens,
             "total_tokens": scenario.total_tokens,
         }
+        if scenario.cached_tokens is not None:
+            usage["prompt_tokens_details"] = {
+                "cached_tokens": scenario.cached_tokens,
+                "audio_tokens": 0,
+            }
+        if scenario.reasoning_tokens is not None:
+            usage["completion_tokens_details"] = {
+                "reasoning_tokens": scenario.reasoning_tokens,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            }
+        return usage
+
+    @staticmethod
+    def _logprobs(body: Any, text: str) -> dict[str, Any] | None:
+        if not body.get("logprobs"):
+            return None
+        top = body.get("top_logprobs") or 0
+        entry = {"token": text.split(" ", maxsplit=1)[0], "logprob": -0.25, "bytes": None}
+        alternatives = [
+            {"token": f"alt{i}", "logprob": -2.0 - i, "bytes": None} for i in range(top)
+        ]
+        return {"content": [{**entry, "top_logprobs": alternatives}], "refusal": None}
 
     def answer(self, body: Any, model: str | None, scenario: Scenario) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": scenario.text, "refusal": None}
@@ -94,10 +208,14 @@ class FakeOpenAI(FakeUpstream):
                 }
             ]
             finish = "tool_calls"
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+        logprobs = self._logprobs(body, scenario.text)
+        choices = [
+            {"index": index, "message": message, "logprobs": logprobs, "finish_reason": finish}
+            for index in range(body.get("n", 1))
+        ]
         return {
             **self._base(model, "chat.completion"),
-            "choices": [choice],
+            "choices": choices,
             "usage": self._usage(scenario),
         }
 

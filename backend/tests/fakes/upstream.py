@@ -12,6 +12,8 @@ every request, and a script of behaviours (answer, fail, delay, hang, stall, res
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 from abc import ABC, abstractmethod
 from collections import deque
@@ -49,7 +51,11 @@ class Scenario:
     tool_call: ToolCallSpec | None = None
     prompt_tokens: int = 12
     completion_tokens: int = 7
-    body: Any = None  # non-stream: answer exactly this JSON instead
+    # Usage details, reported in each provider's own fields when set (of prompt/completion).
+    cached_tokens: int | None = None
+    cache_creation_tokens: int | None = None  # Anthropic's cache writes
+    reasoning_tokens: int | None = None
+    body: Any = None  # answer exactly this JSON instead (with `status`, as the error body)
     frames: list[bytes] | None = None  # stream: send exactly these SSE frames instead
 
     @classmethod
@@ -83,6 +89,7 @@ class FakeUpstream(ABC):
 
     host: str = "127.0.0.1"
     requests: list[RecordedRequest] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # why requests broke the schema (a 400)
     disconnects: int = 0
     expected_key: str | None = None  # when set, other keys get the provider's 401
     _queues: dict[str | None, deque[Scenario]] = field(default_factory=dict)
@@ -104,6 +111,14 @@ class FakeUpstream(ABC):
 
     @abstractmethod
     def key_of(self, request: web.Request) -> str | None: ...
+
+    def problem(self, request: web.Request, body: Any) -> str | None:
+        """Why the provider would refuse this body with a 400 (its documented schema), or None."""
+        return None
+
+    @abstractmethod
+    def invalid_body(self, message: str) -> dict[str, Any]:
+        """The provider's 400 error body for a request that breaks its schema."""
 
     @abstractmethod
     def answer(self, body: Any, model: str | None, scenario: Scenario) -> dict[str, Any]: ...
@@ -133,6 +148,7 @@ class FakeUpstream(ABC):
 
     def reset(self) -> None:
         self.requests.clear()
+        self.refused.clear()
         self._queues.clear()
         self._always.clear()
         self.disconnects = 0
@@ -212,15 +228,18 @@ class FakeUpstream(ABC):
             return _reset(request)
         if self.expected_key is not None and self.key_of(request) != self.expected_key:
             return web.json_response(self.error_body(401), status=401)
+        problem = self.problem(request, body)
+        if problem is not None:
+            self.refused.append(problem)
+            return web.json_response(self.invalid_body(problem), status=400)
         if scenario.status != 200:
             headers = {}
             if scenario.retry_after is not None:
                 headers["retry-after"] = scenario.retry_after
             if scenario.retry_after_ms is not None:
                 headers["retry-after-ms"] = scenario.retry_after_ms
-            return web.json_response(
-                self.error_body(scenario.status), status=scenario.status, headers=headers
-            )
+            error = scenario.body if scenario.body is not None else self.error_body(scenario.status)
+            return web.json_response(error, status=scenario.status, headers=headers)
         if not self.is_stream(request, body):
             if scenario.hang:
                 await asyncio.sleep(HANG_S)
@@ -267,6 +286,16 @@ def sse(data: Any, event: str | None = None) -> bytes:
     payload = data if isinstance(data, bytes) else json.dumps(data).encode()
     head = f"event: {event}\n".encode() if event else b""
     return head + b"data: " + payload + b"\n\n"
+
+
+def is_base64(value: Any) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 def split_arguments(arguments: dict[str, Any]) -> list[str]:

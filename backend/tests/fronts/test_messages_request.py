@@ -12,6 +12,7 @@ from routerx.gateway.errors import GatewayError
 from routerx.gateway.fronts.messages import MessagesFront
 from routerx.gateway.fronts.messages.request import Translator, reasoning_effort
 from routerx.gateway.fronts.messages.token_count import count_tokens
+from routerx.routing.capabilities import needs_of
 from routerx.wire.anthropic import InputMessage
 from routerx.wire.tokens import estimate_prompt_tokens
 
@@ -342,15 +343,21 @@ def untranslatable(**fields: Any) -> tuple[dict[str, Any], GatewayError]:
     return canonical.raw, error
 
 
-def test_a_pdf_the_canonical_chat_model_cannot_carry_is_untranslatable() -> None:
+def test_a_pdf_document_becomes_a_chat_file_part() -> None:
     block = {
         "type": "document",
         "source": {"type": "base64", "media_type": "application/pdf", "data": PDF},
+        "title": "report.pdf",
     }
     text = {"type": "text", "text": "Summarise"}
-    raw, error = untranslatable(messages=[{"role": "user", "content": [text, block]}])
-    assert error.param == "messages" and "PDF" in error.message
-    assert raw["messages"] == [{"role": "user", "content": [text]}]
+    canonical = MessagesFront().decode(body(messages=[{"role": "user", "content": [text, block]}]))
+    assert canonical.untranslatable is None
+    file_part = canonical.raw["messages"][0]["content"][1]
+    assert file_part == {
+        "type": "file",
+        "file": {"filename": "report.pdf", "file_data": f"data:application/pdf;base64,{PDF}"},
+    }
+    assert "files" in needs_of(canonical.chat).required
 
 
 PDF_URL = {"type": "url", "url": "https://example.com/a.pdf"}

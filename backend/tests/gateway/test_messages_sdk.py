@@ -438,7 +438,7 @@ async def test_every_provider_unavailable_is_overloaded(fresh: Stack) -> None:
 
 NATIVE_BODY: dict[str, Any] = {
     "model": NATIVE_MODEL,
-    "max_tokens": 300,
+    "max_tokens": 4096,
     "system": [{"type": "text", "text": "Cached prompt.", "cache_control": {"type": "ephemeral"}}],
     "messages": [
         {"role": "user", "content": "Think first."},

@@ -138,9 +138,9 @@ def sent_images(adapter: str, body: dict[str, Any]) -> list[str]:
     if adapter == "gemini":
         for content in body["contents"]:
             for part in content["parts"]:
-                if "inline_data" in part:
-                    inline = part["inline_data"]
-                    images.append(f"data:{inline['mime_type']};base64,{inline['data']}")
+                inline = part.get("inlineData")
+                if inline is not None and inline["mimeType"].startswith("image/"):
+                    images.append(f"data:{inline['mimeType']};base64,{inline['data']}")
         return images
     for message in body["messages"]:
         for part in message["content"] if isinstance(message["content"], list) else []:
@@ -154,3 +154,24 @@ def sent_images(adapter: str, body: dict[str, Any]) -> list[str]:
             elif part.get("type") == "image_url":
                 images.append(part["image_url"]["url"])
     return images
+
+
+# --- audio and file parts ---------------------------------------------------------------------
+
+# A 44-byte WAV header of an empty 8 kHz mono recording, and the smallest valid PDF.
+WAV = (
+    b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00@\x1f\x00\x00"
+    b"\x80>\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00"
+)
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+WAV_BASE64 = base64.b64encode(WAV).decode()
+PDF_BASE64 = base64.b64encode(PDF).decode()
+PDF_DATA_URL = "data:application/pdf;base64," + PDF_BASE64
+AUDIO_PART = {"type": "input_audio", "input_audio": {"data": WAV_BASE64, "format": "wav"}}
+FILE_PART = {"type": "file", "file": {"file_data": PDF_DATA_URL, "filename": "report.pdf"}}
+FILE_ID_PART = {"type": "file", "file": {"file_id": "file-abc123"}}
+
+
+def with_parts(*parts: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    content = [{"type": "text", "text": "What is in here?"}, *parts]
+    return {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": content}], **extra}

@@ -21,7 +21,7 @@ from tests.providers.harness import UPSTREAM_MODEL, Harness, build_harness
 FRONT = MessagesFront()
 CLIENT_BODY: dict[str, Any] = {
     "model": "claude-sonnet-4-5",
-    "max_tokens": 300,
+    "max_tokens": 4096,
     "system": [{"type": "text", "text": "Long prompt.", "cache_control": {"type": "ephemeral"}}],
     "messages": [
         {"role": "user", "content": "Think, then answer."},

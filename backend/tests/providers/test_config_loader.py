@@ -131,7 +131,7 @@ def test_bad_settings_name_their_path(settings: Any, message: str) -> None:
             "capabilities",
             ["text", "telepathy"],
             "providers.my-openai.capabilities: unknown capability 'telepathy' "
-            "(expected text, vision, tools, json, embeddings)",
+            "(expected text, vision, tools, json, audio, files, embeddings)",
         ),
     ],
 )

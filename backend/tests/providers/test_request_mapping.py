@@ -8,8 +8,10 @@ import msgspec
 import pytest
 
 from routerx.providers.anthropic.request import anthropic_body
+from routerx.providers.base import Call
 from routerx.providers.gemini.request import gemini_body
 from routerx.providers.images import ImageFetcher, ImageRejected
+from routerx.providers.openai_compat import BodyRules, upstream_body
 from routerx.wire.openai import ChatRequest
 from tests.providers import requests
 
@@ -51,13 +53,13 @@ def test_anthropic_tool_choice(tool_choice: Any, parallel: bool | None, expected
 
 def test_anthropic_parameter_table() -> None:
     body = anthropic(
-        requests.text(temperature=1.7, stop="END", max_completion_tokens=50, seed=3, n=1)
+        requests.text(temperature=0.7, stop="END", max_completion_tokens=50, seed=3, n=1)
     )
     assert body == {
         "model": "claude-x",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello"}]}],
         "max_tokens": 50,
-        "temperature": 1.0,
+        "temperature": 0.7,
         "stop_sequences": ["END"],
     }
 
@@ -156,3 +158,110 @@ async def test_gemini_tool_responses_are_named_after_their_call() -> None:
             {"functionResponse": {"name": "get_weather", "response": {"content": "21 degrees"}}}
         ],
     }
+
+
+def test_anthropic_thinking_document_and_developer() -> None:
+    raw = requests.with_parts(requests.FILE_PART, reasoning_effort="medium", max_tokens=512)
+    raw["messages"].insert(0, {"role": "developer", "content": "Cite pages."})
+
+    assert anthropic(raw) == {
+        "model": "claude-x",
+        "system": "Cite pages.",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in here?"},
+                    {
+                        "type": "document",
+                        "source": {
+                            "type": "base64",
+                            "media_type": "application/pdf",
+                            "data": requests.PDF_BASE64,
+                        },
+                        "title": "report.pdf",
+                    },
+                ],
+            }
+        ],
+        "max_tokens": 8192 + 512,
+        "thinking": {"type": "enabled", "budget_tokens": 8192},
+    }
+
+
+def test_anthropic_system_only_becomes_the_user_turn() -> None:
+    body = anthropic(
+        {
+            "model": "m",
+            "messages": [
+                {"role": "system", "content": "Write a haiku."},
+                {"role": "developer", "content": "About rain."},
+            ],
+        }
+    )
+    assert "system" not in body
+    assert body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "Write a haiku.\n\nAbout rain."}]}
+    ]
+
+
+async def test_gemini_inline_parts_thinking_and_candidates() -> None:
+    raw = requests.with_parts(requests.AUDIO_PART, requests.FILE_PART, reasoning_effort="low", n=3)
+    raw["messages"].insert(0, {"role": "developer", "content": "Be exact."})
+
+    assert await gemini(raw) == {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"text": "What is in here?"},
+                    {"inlineData": {"mimeType": "audio/wav", "data": requests.WAV_BASE64}},
+                    {"inlineData": {"mimeType": "application/pdf", "data": requests.PDF_BASE64}},
+                ],
+            }
+        ],
+        "systemInstruction": {"parts": [{"text": "Be exact."}]},
+        "generationConfig": {"candidateCount": 3, "thinkingConfig": {"thinkingBudget": 2048}},
+    }
+
+
+async def test_gemini_system_only_becomes_the_user_turn() -> None:
+    body = await gemini({"model": "m", "messages": [{"role": "system", "content": "Say hi."}]})
+    assert body == {"contents": [{"role": "user", "parts": [{"text": "Say hi."}]}]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "rules", "expected"),
+    [
+        (
+            {"model": "m", "messages": [{"role": "developer", "content": "x"}], "max_tokens": 5},
+            BodyRules("max_completion_tokens"),
+            {
+                "model": "up",
+                "messages": [{"role": "developer", "content": "x"}],
+                "max_completion_tokens": 5,
+            },
+        ),
+        (
+            {
+                "model": "m",
+                "messages": [{"role": "developer", "content": "x"}],
+                "max_completion_tokens": 5,
+            },
+            BodyRules("max_tokens", developer_as_system=True),
+            {"model": "up", "messages": [{"role": "system", "content": "x"}], "max_tokens": 5},
+        ),
+        (
+            requests.text(stream=True, stream_options={"include_usage": True}),
+            BodyRules(stream_include_usage=False),
+            {"model": "up", "messages": requests.text()["messages"], "stream": True},
+        ),
+    ],
+    ids=["openai-cap", "compatible-cap-and-role", "no-stream-options"],
+)
+def test_openai_family_body_rules(
+    raw: dict[str, Any], rules: BodyRules, expected: dict[str, Any]
+) -> None:
+    call = Call(chat(raw), raw, "up", "r")
+    body = msgspec.json.decode(upstream_body(call, stream=bool(raw.get("stream")), rules=rules))
+    assert body == expected

@@ -2,12 +2,12 @@
 
 export type Role = "admin" | "viewer";
 export type BreakerState = "closed" | "half_open" | "open";
-export type Capability = "text" | "vision" | "tools" | "json" | "embeddings";
+export type Capability = "text" | "vision" | "tools" | "json" | "audio" | "files" | "embeddings";
 export type RuleCapability = "text" | "vision" | "embeddings";
 export type ProviderType = "mock" | "openai" | "azure" | "anthropic" | "gemini" | "openai_compatible";
 
 export const PROVIDER_TYPES: ProviderType[] = ["mock", "openai", "openai_compatible", "azure", "anthropic", "gemini"];
-export const CAPABILITIES: Capability[] = ["text", "vision", "tools", "json", "embeddings"];
+export const CAPABILITIES: Capability[] = ["text", "vision", "tools", "json", "audio", "files", "embeddings"];
 
 /** Offset pagination of the configuration lists. */
 export interface Page<T> {
@@ -67,6 +67,7 @@ export interface ProviderSettings {
   breaker?: BreakerSettings | null;
   mock?: MockFaultSettings | null;
   api_version?: string | null;
+  stream_include_usage?: boolean | null;
 }
 
 export interface Provider {

@@ -1,4 +1,5 @@
-"""A provider's `settings`: timeouts, circuit-breaker tuning, mock fault knobs, API versions.
+"""A provider's `settings`: timeouts, circuit-breaker tuning, mock fault knobs, API versions, and
+whether OpenAI-family streams ask for usage (`stream_include_usage`).
 
 Every knob is optional: one left out means "the gateway's default", so the admin API never
 copies the gateway's defaults and cannot drift from them. The sections mirror what the gateway
@@ -68,6 +69,8 @@ class ProviderSettings(Knobs, kw_only=True):
     mock: MockFaultSettings | None = None
     api_version: ApiVersion | None = None
     anthropic_version: ApiVersion | None = None
+    # OpenAI-family streams: false for servers that reject `stream_options.include_usage`.
+    stream_include_usage: bool | None = None
 
 
 SECTIONS: dict[str, type[Knobs]] = {

@@ -21,7 +21,7 @@ from routerx.admin.errors import conflict, invalid, not_found
 from routerx.admin.pagination import Page, PageQuery, Timestamp, paginate
 from routerx.admin.provider_settings import ProviderSettings, breaker_problem, read_settings
 from routerx.auth.secrets import MASK, encrypt_secret
-from routerx.providers.base import EMBEDDING_TYPES
+from routerx.providers.base import EMBEDDING_TYPES, UNSUPPORTED_CAPABILITIES
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import Provider, RoutingRule
 
@@ -29,7 +29,7 @@ log = logging.getLogger("routerx.admin")
 
 TYPES_NEEDING_BASE_URL = frozenset({"azure", "openai_compatible"})
 ProviderType = Literal["mock", "openai", "azure", "anthropic", "gemini", "openai_compatible"]
-Capability = Literal["text", "vision", "tools", "json", "embeddings"]
+Capability = Literal["text", "vision", "tools", "json", "audio", "files", "embeddings"]
 ProviderName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ]
@@ -47,7 +47,7 @@ ModelName = Annotated[
 ModelMap = Annotated[dict[ModelName, ModelName], msgspec.Meta(max_length=500)]
 Capabilities = Annotated[
     list[Capability],
-    msgspec.Meta(min_length=1, max_length=5, extra_json_schema={"uniqueItems": True}),
+    msgspec.Meta(min_length=1, max_length=7, extra_json_schema={"uniqueItems": True}),
 ]
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 MAX_SECRET_BYTES = 2048  # its ciphertext must fit the 4096-character column
@@ -158,6 +158,13 @@ def _check(
         raise invalid("List each capability once.", "capabilities")
     if "embeddings" in capabilities and type_ not in EMBEDDING_TYPES:
         raise invalid(f"Providers of type {type_} have no embeddings API.", "capabilities")
+    lacking = UNSUPPORTED_CAPABILITIES.get(type_, frozenset()).intersection(capabilities)
+    if lacking:
+        raise invalid(
+            f"A provider of type {type_} cannot have the {', '.join(sorted(lacking))} "
+            "capability: its API has no such input.",
+            "capabilities",
+        )
     if secret not in (None, UNSET) and env not in (None, UNSET):
         raise invalid("Set either secret or secret_env, not both.", "secret_env")
     if isinstance(secret, str) and len(secret.encode()) > MAX_SECRET_BYTES:

@@ -103,9 +103,12 @@ def capability_unavailable(capability: str, model: str) -> GatewayError:
         400,
         f"No configured provider for `{model}` supports the `{capability}` capability.",
         "invalid_request_error",
-        "messages" if capability == "vision" else capability_param(capability),
+        "messages" if capability in CONTENT_CAPABILITIES else capability_param(capability),
         "capability_not_supported",
     )
+
+
+CONTENT_CAPABILITIES = frozenset({"vision", "audio", "files"})
 
 
 def capability_param(capability: str) -> str:
@@ -145,12 +148,18 @@ def rate_limited(scope: str, limit: str, retry_after_s: float | None) -> Gateway
 
 
 def upstream_failed(
-    status: int, message: str, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    param: str | None = None,
+    code: str | None = None,
 ) -> GatewayError:
+    """`param` and `code` are the upstream's own, already sanitised (providers.error_detail)."""
     error_type = "rate_limit_error" if status == 429 else "upstream_error"
     if 400 <= status < 500 and status != 429:
         error_type = "invalid_request_error"
-    return GatewayError(status, message, error_type, None, "upstream_error", headers or {})
+    return GatewayError(status, message, error_type, param, code or "upstream_error", headers or {})
 
 
 def internal_error() -> GatewayError:

@@ -38,7 +38,8 @@ from routerx.gateway.sse import SSE_HEADERS
 from routerx.gateway.state import GatewayState
 from routerx.limits import Limits
 from routerx.providers.base import Completion, StreamStats
-from routerx.providers.images import ImageRejected
+from routerx.providers.error_detail import CONTEXT_LENGTH_EXCEEDED
+from routerx.providers.errors import RequestRejected
 from routerx.routing.attempt import ClientError, StreamStart, TargetAttempt
 from routerx.routing.fallback import FallbackExhausted, FallbackRun, Perform
 from routerx.routing.rules import NoRoute, RoutePlan, plan_route
@@ -221,14 +222,20 @@ class Pipeline:
         run = FallbackRun(plan, state.breakers, state.retry_policy, row.attempts, state.rng)
         try:
             result, target = await run.run(perform, discard)
-        except ImageRejected as rejected:
-            raise errors.invalid_request(
-                rejected.message, rejected.param, "invalid_image"
-            ) from None
+        except RequestRejected as rejected:
+            raise errors.invalid_request(rejected.message, rejected.param, rejected.code) from None
         except ClientError as client_error:
             answered_by(exchange, client_error.target, plan)
             upstream = client_error.error
-            raise errors.upstream_failed(upstream.client_status, upstream.message) from None
+            # The log keeps a bounded set of error types, not whatever code an upstream sends.
+            row.error_type = (
+                CONTEXT_LENGTH_EXCEEDED
+                if upstream.code == CONTEXT_LENGTH_EXCEEDED
+                else "upstream_error"
+            )
+            raise errors.upstream_failed(
+                upstream.client_status, upstream.message, param=upstream.param, code=upstream.code
+            ) from None
         except FallbackExhausted as exhausted:
             self._attempt_headers(exchange)
             row.fallback = len(row.attempts) > 1

@@ -8,8 +8,15 @@ from typing import Any
 import msgspec
 
 from routerx.gateway.errors import GatewayError, from_validation_error, invalid_request
+from routerx.providers.attachments import (
+    AttachmentRejected,
+    audio_param,
+    check_audio,
+    check_file,
+    file_param,
+)
 from routerx.providers.images import ImageBudget, ImageRejected, parse_data_url
-from routerx.wire.openai import ChatRequest, ImagePart
+from routerx.wire.openai import AudioPart, ChatRequest, FilePart, ImagePart
 
 # Fields that would let a caller choose where the gateway sends its provider keys
 # (the LiteLLM key leak, CVE-2024-6587), or override its credentials.
@@ -65,8 +72,6 @@ def validate(raw: dict[str, Any]) -> ChatRequest:
         raise from_validation_error(exc) from None
     if _CONTROL_CHARACTERS.search(request.model):
         raise invalid_request("`model` must not contain control characters.", "model")
-    if request.n is not None and request.n > 1:
-        raise invalid_request("`n` greater than 1 is not supported.", "n", "unsupported_parameter")
     budget = ImageBudget()
     for index, message in enumerate(request.messages):
         if isinstance(message.content, list) and not message.content and message.role == "user":
@@ -76,6 +81,8 @@ def validate(raw: dict[str, Any]) -> ChatRequest:
         for part_index, part in enumerate(message.parts()):
             if isinstance(part, ImagePart):
                 _check_image(part.url, f"messages[{index}].content[{part_index}].image_url", budget)
+            elif isinstance(part, AudioPart | FilePart):
+                _check_attachment(part, index, part_index)
     error = check_text(request)
     if error is not None:
         raise error
@@ -98,6 +105,16 @@ def _check_image(url: str, param: str, budget: ImageBudget) -> None:
         raise invalid_request(
             "An image URL must be an http(s) URL or a data: URL.", param, "invalid_image_url"
         )
+
+
+def _check_attachment(part: AudioPart | FilePart, index: int, part_index: int) -> None:
+    try:
+        if isinstance(part, AudioPart):
+            check_audio(part, audio_param(index, part_index))
+        else:
+            check_file(part, file_param(index, part_index))
+    except AttachmentRejected as rejected:
+        raise invalid_request(rejected.message, rejected.param, rejected.code) from None
 
 
 def check_text(request: ChatRequest) -> GatewayError | None:

@@ -19,6 +19,8 @@ DEFAULT_API_VERSION = "2024-10-21"
 
 
 class AzureOpenAIProvider(OpenAICompatProvider):
+    token_cap_field = None  # deployments of older models know only max_tokens: sent as given
+
     def __init__(self, config: ProviderConfig, http: HttpClient) -> None:
         api_version = config.settings.get("api_version", DEFAULT_API_VERSION)
         if not isinstance(api_version, str) or not api_version:

@@ -9,10 +9,13 @@ from typing import Any, Protocol, runtime_checkable
 from routerx.wire.embeddings import EmbeddingsRequest
 from routerx.wire.openai import ChatRequest, Usage
 
-CAPABILITIES = ("text", "vision", "tools", "json", "embeddings")
+CAPABILITIES = ("text", "vision", "tools", "json", "audio", "files", "embeddings")
 # Provider types whose adapter implements `EmbeddingProvider.embed`: only these may declare
 # the `embeddings` capability (Anthropic has no embeddings API).
 EMBEDDING_TYPES = frozenset({"mock", "openai", "azure", "openai_compatible", "gemini"})
+# Capabilities a provider type cannot have, whatever its configuration says (Anthropic's
+# Messages API has no audio input).
+UNSUPPORTED_CAPABILITIES: dict[str, frozenset[str]] = {"anthropic": frozenset({"audio"})}
 
 
 @dataclass(frozen=True, slots=True)

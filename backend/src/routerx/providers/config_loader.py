@@ -15,7 +15,13 @@ from typing import Any, Protocol
 from yarl import URL
 
 from routerx.auth.secrets import SecretDecryptError, decrypt_secret
-from routerx.providers.base import CAPABILITIES, EMBEDDING_TYPES, ProviderConfig, Timeouts
+from routerx.providers.base import (
+    CAPABILITIES,
+    EMBEDDING_TYPES,
+    UNSUPPORTED_CAPABILITIES,
+    ProviderConfig,
+    Timeouts,
+)
 from routerx.settings import Settings
 
 TIMEOUT_KEYS = ("connect_s", "first_token_s", "idle_s", "total_s")
@@ -53,7 +59,8 @@ def provider_config_from_record(
         type=record.type,
         base_url=_base_url(record.base_url, f"{path}.base_url"),
         model_map=_model_map(record.model_map, f"{path}.model_map"),
-        capabilities=_capabilities(record.capabilities, record.type, f"{path}.capabilities"),
+        capabilities=_capabilities(record.capabilities, record.type, f"{path}.capabilities")
+        - UNSUPPORTED_CAPABILITIES.get(record.type, frozenset()),
         enabled=bool(record.enabled),
         settings=provider_settings,
         timeouts=timeouts_from_settings(provider_settings, settings, f"{path}.settings"),

@@ -15,6 +15,20 @@ class FailureKind(StrEnum):
     PROTOCOL = "protocol"
 
 
+class RequestRejected(ValueError):
+    """A request a target's adapter cannot send as asked (a field or part that provider has no
+    counterpart for). Client-facing: `message` and `param` name the field, `code` classifies."""
+
+    code = "unsupported_parameter"
+
+    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+
 class UpstreamError(Exception):
     """An upstream attempt failed. `message` is safe to show: no key, URL or raw body."""
 
@@ -25,12 +39,17 @@ class UpstreamError(Exception):
         kind: FailureKind = FailureKind.HTTP,
         status: int | None = None,
         retry_after_s: float | None = None,
+        param: str | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind
         self.status = status
         self.retry_after_s = retry_after_s
+        # From the upstream's error body, sanitised (see providers.error_detail).
+        self.param = param
+        self.code = code
 
     @property
     def is_failure(self) -> bool:

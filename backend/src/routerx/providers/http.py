@@ -3,7 +3,8 @@ an SSE reader.
 
 Every adapter sends through `HttpClient.post`, which turns transport failures and non-2xx answers
 into sanitized `UpstreamError`s: the message names the provider and the status, never the URL,
-the key or the upstream body.
+the key or the upstream body; for a 4xx the client will see, it adds the upstream's own error
+type, `param` and `code` when they look like identifiers (providers.error_detail).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from routerx.providers.base import ProviderConfig, Timeouts
-from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.providers.error_detail import ErrorDetail, error_detail
+from routerx.providers.errors import RETRYABLE_STATUSES, FailureKind, UpstreamError
 from routerx.providers.images import ImageFetcher
 from routerx.routing.retry import parse_retry_after
 
@@ -28,6 +30,8 @@ DNS_CACHE_TTL_S = 300
 KEEPALIVE_S = 30.0
 MAX_SSE_EVENT_BYTES = 32 * 1024 * 1024
 DRAIN_S = 1.0
+MAX_ERROR_BODY_BYTES = 64 * 1024
+ERROR_BODY_READ_S = 2.0
 
 STATUS_REASONS: dict[int, str] = {
     400: "bad request",
@@ -102,7 +106,8 @@ class HttpClient:
                 allow_redirects=False,
             ) as response:
                 if response.status >= 300:
-                    raise status_error(config.name, response.status, response.headers)
+                    detail = await _client_error_detail(response)
+                    raise status_error(config.name, response.status, response.headers, detail)
                 try:
                     yield response
                 except BaseException:
@@ -114,6 +119,18 @@ class HttpClient:
             raise
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise transport_error(config.name, exc) from None
+
+
+async def _client_error_detail(response: aiohttp.ClientResponse) -> ErrorDetail | None:
+    """The sanitised detail of a 4xx the client will see (not of 408/429, which are retried)."""
+    if not 400 <= response.status < 500 or response.status in RETRYABLE_STATUSES:
+        return None
+    try:
+        async with asyncio.timeout(ERROR_BODY_READ_S):
+            body = await response.content.read(MAX_ERROR_BODY_BYTES)
+    except (TimeoutError, aiohttp.ClientError):
+        return None
+    return error_detail(body)
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:
@@ -133,14 +150,19 @@ def client_timeout(timeouts: Timeouts) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=timeouts.total_s, sock_connect=timeouts.connect_s)
 
 
-def status_error(provider: str, status: int, headers: Mapping[str, str]) -> UpstreamError:
+def status_error(
+    provider: str, status: int, headers: Mapping[str, str], detail: ErrorDetail | None = None
+) -> UpstreamError:
     reason = STATUS_REASONS.get(status) or ("server error" if status >= 500 else "error")
+    detail = detail or ErrorDetail()
     return UpstreamError(
-        f"Upstream provider {provider} returned {status} ({reason}).",
+        f"Upstream provider {provider} returned {status} ({reason}){detail.describe()}.",
         status=status,
         retry_after_s=parse_retry_after(headers, time.time())
         if status in {429, 503, 529}
         else None,
+        param=detail.param,
+        code=detail.code,
     )
 
 

@@ -23,6 +23,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from routerx.providers.errors import RequestRejected
+
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_REQUEST_IMAGE_BYTES = 50 * 1024 * 1024
 FETCH_TIMEOUT_S = 10.0
@@ -45,13 +47,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolve = Callable[[str, int], Awaitable[list[str]]]
 
 
-class ImageRejected(ValueError):
+class ImageRejected(RequestRejected):
     """An image the gateway will not use; `message` is client-facing, `param` locates it."""
 
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
+    code = "invalid_image"
 
 
 class ImageBudget:

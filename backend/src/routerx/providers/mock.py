@@ -31,7 +31,7 @@ from routerx.providers.base import (
     ProviderConfig,
     StreamStats,
 )
-from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.providers.errors import FailureKind, RequestRejected, UpstreamError
 from routerx.wire.embeddings import EmbeddingsRequest, embedding_list_body
 from routerx.wire.openai import (
     ChatCompletion,
@@ -149,7 +149,11 @@ class MockProvider:
         self.faults = msgspec.convert(config.settings.get("mock") or {}, MockFaults)
         self._rng = rng or random.Random()
 
-    async def _before_answer(self) -> None:
+    async def _before_answer(self, request: ChatRequest | None = None) -> None:
+        if request is not None and request.wants_logprobs:
+            raise RequestRejected("`logprobs` is not supported by mock targets.", "logprobs")
+        if request is not None and request.n is not None and request.n > 1:
+            raise RequestRejected("`n` greater than 1 is not supported by mock targets.", "n")
         faults = self.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
@@ -167,7 +171,7 @@ class MockProvider:
             )
 
     async def complete(self, call: Call) -> Completion:
-        await self._before_answer()
+        await self._before_answer(call.request)
         answer = compose_answer(call.request, self.config.name, call.upstream_model)
         body = ChatCompletion(
             id=f"chatcmpl-{call.request_id}",
@@ -186,7 +190,7 @@ class MockProvider:
         return Embeddings(body, usage)
 
     async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
-        await self._before_answer()
+        await self._before_answer(call.request)
         answer = compose_answer(call.request, self.config.name, call.upstream_model)
         created = int(time.time())
         chunk_id = f"chatcmpl-{call.request_id}"

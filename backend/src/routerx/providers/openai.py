@@ -9,3 +9,5 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 class OpenAIProvider(OpenAICompatProvider):
     default_base_url = OPENAI_BASE_URL
+    token_cap_field = "max_completion_tokens"  # noqa: S105 - a field name
+    developer_as_system = False

@@ -1,6 +1,13 @@
 """Chat Completions pass-through: the base for OpenAI, Azure OpenAI and any OpenAI-compatible
 server (vLLM, Ollama, Groq, Together, ...).
 
+Per type (`BodyRules`): OpenAI gets `max_tokens` as `max_completion_tokens` (its reasoning
+models refuse `max_tokens`); OpenAI-compatible servers get `max_completion_tokens` as
+`max_tokens` (what most of them know) and `developer` messages as `system`, as does Azure
+(whose GA API versions have no developer role). Streams ask for `stream_options.include_usage`
+unless the provider's setting `stream_include_usage` is false (servers that reject the field):
+such streams then carry no usage and are logged without token counts.
+
 This is the hot path. The upstream body is the client's decoded dict with `model` replaced and
 gateway-only keys dropped, encoded once. Answers are relayed as the upstream's bytes, never
 re-encoded: bodies and stream chunks are decoded only into a view of `usage`, the finish reasons
@@ -12,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import msgspec
@@ -77,42 +85,72 @@ class _BodyView(UsageView):
 _decode_view = msgspec.json.Decoder(_BodyView).decode
 
 
-def _with_image_objects(messages: list[Any]) -> list[Any]:
+@dataclass(frozen=True, slots=True)
+class BodyRules:
+    """How one OpenAI-family type differs from the client's own body."""
+
+    token_cap_field: str | None = None  # send the output cap under this name (None: as given)
+    developer_as_system: bool = False
+    stream_include_usage: bool = True
+
+
+def _fixed_message(message: Any, developer_as_system: bool) -> Any:
     """The seed README sends `"image_url": "https://..."`; upstreams want {"url": ...}."""
+    if not isinstance(message, dict):
+        return message
+    if developer_as_system and message.get("role") == "developer":
+        message = {**message, "role": "system"}
+    content = message.get("content")
+    if not isinstance(content, list) or not any(
+        isinstance(part, dict) and isinstance(part.get("image_url"), str) for part in content
+    ):
+        return message
+    return {
+        **message,
+        "content": [
+            {**part, "image_url": {"url": part["image_url"]}}
+            if isinstance(part, dict) and isinstance(part.get("image_url"), str)
+            else part
+            for part in content
+        ],
+    }
+
+
+def _fixed_messages(messages: list[Any], developer_as_system: bool) -> list[Any]:
     fixed: list[Any] | None = None
     for index, message in enumerate(messages):
-        content = message.get("content") if isinstance(message, dict) else None
-        if not isinstance(content, list) or not any(
-            isinstance(part, dict) and isinstance(part.get("image_url"), str) for part in content
-        ):
-            continue
-        if fixed is None:
-            fixed = list(messages)
-        fixed[index] = {
-            **message,
-            "content": [
-                {**part, "image_url": {"url": part["image_url"]}}
-                if isinstance(part, dict) and isinstance(part.get("image_url"), str)
-                else part
-                for part in content
-            ],
-        }
+        changed = _fixed_message(message, developer_as_system)
+        if changed is not message:
+            if fixed is None:
+                fixed = list(messages)
+            fixed[index] = changed
     return fixed if fixed is not None else messages
 
 
-def upstream_body(call: Call, *, stream: bool) -> bytes:
+TOKEN_CAP_FIELDS = ("max_tokens", "max_completion_tokens")
+
+
+def upstream_body(call: Call, *, stream: bool, rules: BodyRules = BodyRules()) -> bytes:
     body = {key: value for key, value in call.raw.items() if key not in GATEWAY_ONLY_KEYS}
     body["model"] = call.upstream_model
     messages = body.get("messages")
     if isinstance(messages, list):
-        body["messages"] = _with_image_objects(messages)
+        body["messages"] = _fixed_messages(messages, rules.developer_as_system)
+    cap_field = rules.token_cap_field
+    if cap_field is not None and cap_field not in body:
+        for name in TOKEN_CAP_FIELDS:
+            if name in body:
+                body[cap_field] = body.pop(name)
     if stream:
         body["stream"] = True
-        options = body.get("stream_options")
-        body["stream_options"] = {
-            **(options if isinstance(options, dict) else {}),
-            "include_usage": True,
-        }
+        if rules.stream_include_usage:
+            options = body.get("stream_options")
+            body["stream_options"] = {
+                **(options if isinstance(options, dict) else {}),
+                "include_usage": True,
+            }
+        else:
+            body.pop("stream_options", None)
     else:
         body.pop("stream", None)
         body.pop("stream_options", None)
@@ -124,10 +162,18 @@ class OpenAICompatProvider:
     Embeddings at `{base_url}/embeddings`)."""
 
     default_base_url: ClassVar[str] = ""
+    token_cap_field: ClassVar[str | None] = "max_tokens"  # noqa: S105 - a field name
+    developer_as_system: ClassVar[bool] = True
 
     def __init__(self, config: ProviderConfig, http: HttpClient) -> None:
         self.config = config
         self.http = http
+        include_usage = config.settings.get("stream_include_usage", True)
+        if not isinstance(include_usage, bool):
+            raise ProviderConfigError(
+                f"providers.{config.name}.settings.stream_include_usage: must be true or false"
+            )
+        self.rules = BodyRules(self.token_cap_field, self.developer_as_system, include_usage)
         base_url = (config.base_url or self.default_base_url).rstrip("/")
         if not base_url:
             raise ProviderConfigError(
@@ -151,7 +197,7 @@ class OpenAICompatProvider:
         return {"authorization": f"Bearer {secret}"} if secret else {}
 
     async def complete(self, call: Call) -> Completion:
-        body = upstream_body(call, stream=False)
+        body = upstream_body(call, stream=False, rules=self.rules)
         async with self.http.post(
             self.config, self.url_for(call.upstream_model), self.headers, body
         ) as response:
@@ -173,7 +219,7 @@ class OpenAICompatProvider:
         return embeddings_from_upstream(data, call, self.config.name)
 
     async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
-        body = upstream_body(call, stream=True)
+        body = upstream_body(call, stream=True, rules=self.rules)
         name = self.config.name
         async with (
             self.http.post(

@@ -16,7 +16,7 @@ from opentelemetry.trace import Span
 
 from routerx.core.log_row import Attempt
 from routerx.providers.base import Completion, StreamStats
-from routerx.providers.errors import FailureKind, UpstreamError
+from routerx.providers.errors import FailureKind, RequestRejected, UpstreamError
 from routerx.providers.images import ImageRejected
 from routerx.routing.breaker import Admission, Outcome
 from routerx.routing.breaker_gate import ProviderBreakers
@@ -151,8 +151,9 @@ class TargetAttempt:
             status = failure.status
             error_type = failure.kind.value if status is None else "http_error"
             retry_after = failure.retry_after_s
-        elif isinstance(failure, ImageRejected):
-            label, error_type = "client_error", "image_rejected"
+        elif isinstance(failure, RequestRejected):
+            label = "client_error"
+            error_type = "image_rejected" if isinstance(failure, ImageRejected) else failure.code
         elif isinstance(failure, asyncio.CancelledError):
             label, error_type = "cancelled", None
         self.breakers.record(self.target.provider, self.admission, outcome, retry_after)

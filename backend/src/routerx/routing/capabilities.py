@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from routerx.wire.openai import ChatRequest
+from routerx.wire.openai import AudioPart, ChatRequest, ContentPart, FilePart, ImagePart
+
+# Content parts and the capability a target needs to take them.
+PART_CAPABILITIES: dict[type[ContentPart], str] = {
+    ImagePart: "vision",
+    AudioPart: "audio",
+    FilePart: "files",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +30,11 @@ EMBEDDINGS_NEEDS = Needs("embeddings", frozenset({"embeddings"}))
 def needs_of(request: ChatRequest) -> Needs:
     required = {"text"}
     primary = "text"
-    if request.image_count():
-        required.add("vision")
+    for kind in request.part_kinds():
+        capability = PART_CAPABILITIES.get(kind)
+        if capability is not None:
+            required.add(capability)
+    if "vision" in required:
         primary = "vision"
     if request.tools:
         required.add("tools")

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from routerx.core.log_row import Attempt
-from routerx.providers.errors import UpstreamError
-from routerx.providers.images import ImageRejected
+from routerx.providers.errors import RequestRejected, UpstreamError
 from routerx.routing.attempt import ClientError, TargetAttempt
 from routerx.routing.breaker import Admission
 from routerx.routing.breaker_gate import ProviderBreakers
@@ -170,7 +169,7 @@ class FallbackRun:
                         await _cancel(racing, discard)
                         return task.result(), target
                     error = task.exception()
-                    if isinstance(error, ClientError | ImageRejected):
+                    if isinstance(error, ClientError | RequestRejected):
                         await _cancel(racing, discard)
                         raise error
             return None

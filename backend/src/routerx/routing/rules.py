@@ -117,7 +117,7 @@ def missing_capability(rules: list[RuleEntry], snapshot: ConfigSnapshot, needs: 
                 provider = snapshot.providers.get(target.provider)
                 if provider is not None:
                     offered |= provider.capabilities
-    for capability in ("embeddings", "vision", "tools", "json", "text"):
+    for capability in ("embeddings", "vision", "audio", "files", "tools", "json", "text"):
         if capability in needs.required and capability not in offered:
             return capability
     return needs.primary

@@ -34,7 +34,29 @@ class ImagePart(Struct, tag_field="type", tag="image_url", omit_defaults=True):
         return self.image_url if isinstance(self.image_url, str) else self.image_url.url
 
 
-ContentPart = TextPart | ImagePart
+class InputAudio(Struct, omit_defaults=True):
+    data: str  # base64, without a data: URL header
+    format: Literal["wav", "mp3"]
+
+
+class AudioPart(Struct, tag_field="type", tag="input_audio", omit_defaults=True):
+    input_audio: InputAudio
+
+
+class FileData(Struct, omit_defaults=True):
+    """A file as Chat Completions sends it: inline (`file_data`, a base64 data: URL) or an id of
+    the upstream's own file store (`file_id`, meaningful to OpenAI-family targets only)."""
+
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
+class FilePart(Struct, tag_field="type", tag="file", omit_defaults=True):
+    file: FileData
+
+
+ContentPart = TextPart | ImagePart | AudioPart | FilePart
 
 
 class FunctionCall(Struct, omit_defaults=True):
@@ -88,6 +110,8 @@ Temperature = Annotated[float, Meta(ge=0, le=2)]
 TopP = Annotated[float, Meta(ge=0, le=1)]
 Penalty = Annotated[float, Meta(ge=-2, le=2)]
 TokenCap = Annotated[int, Meta(ge=1, le=1_000_000)]
+ReasoningEffort = Literal["minimal", "low", "medium", "high"]
+TopLogprobs = Annotated[int, Meta(ge=0, le=20)]
 
 
 class ChatRequest(Struct, omit_defaults=True):
@@ -111,6 +135,9 @@ class ChatRequest(Struct, omit_defaults=True):
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    logprobs: bool | None = None
+    top_logprobs: TopLogprobs | None = None
 
     @property
     def include_usage(self) -> bool:
@@ -123,11 +150,35 @@ class ChatRequest(Struct, omit_defaults=True):
     def image_count(self) -> int:
         return sum(isinstance(p, ImagePart) for m in self.messages for p in m.parts())
 
+    def part_kinds(self) -> frozenset[type[ContentPart]]:
+        """The kinds of content part anywhere in the conversation."""
+        return frozenset(
+            type(p) for m in self.messages if isinstance(m.content, list) for p in m.content
+        )
+
+    @property
+    def wants_logprobs(self) -> bool:
+        return bool(self.logprobs) or self.top_logprobs is not None
+
+
+class PromptTokensDetails(Struct):
+    cached_tokens: int | None = 0
+    # Anthropic only: tokens written to its prompt cache (counted in prompt_tokens too).
+    cache_creation_tokens: int | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class CompletionTokensDetails(Struct):
+    reasoning_tokens: int | None = 0
+
 
 class Usage(Struct, omit_defaults=False):
+    """Details are left out of the JSON (UNSET) when the upstream reported none."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    prompt_tokens_details: PromptTokensDetails | msgspec.UnsetType | None = msgspec.UNSET
+    completion_tokens_details: CompletionTokensDetails | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ResponseMessage(Struct):
@@ -141,7 +192,7 @@ class Choice(Struct):
     index: int
     message: ResponseMessage
     finish_reason: str | None = None
-    logprobs: None = None
+    logprobs: dict[str, Any] | None = None
 
 
 class ChatCompletion(Struct):

@@ -2,8 +2,17 @@
 
 System and developer messages become `system`; tool calls become `tool_use` blocks and tool
 messages `tool_result` blocks; consecutive turns of one role are merged, as Anthropic expects
-user and assistant turns to alternate. `response_format` is not forwarded: Anthropic has no
-JSON mode, so an Anthropic provider should not be given the `json` capability.
+user and assistant turns to alternate. A conversation of system messages only is sent as one
+user turn of that text (Anthropic refuses an empty `messages`). PDF `file` parts become
+`document` blocks (base64 source, the filename as title). `reasoning_effort` becomes extended
+thinking with the budget of providers.reasoning, `max_tokens` raised above it.
+
+Refused with a 400 naming the field (RequestRejected), as Anthropic has no counterpart:
+`input_audio` parts, `logprobs`/`top_logprobs`, `n` > 1, `temperature` above 1 (Anthropic's
+range is 0..1), and with `reasoning_effort` a `temperature` other than 1, a `top_p` below 0.95
+or a forced `tool_choice` (Anthropic refuses them with thinking). `response_format` is not
+forwarded: Anthropic has no JSON mode, so an Anthropic provider should not be given the `json`
+capability.
 """
 
 from __future__ import annotations
@@ -13,11 +22,16 @@ from typing import Any
 
 import msgspec
 
+from routerx.providers.attachments import file_param, inline_pdf
+from routerx.providers.errors import RequestRejected
 from routerx.providers.images import ImageRejected, image_param, split_data_url
 from routerx.providers.mapping import Param, apply_params, as_list
+from routerx.providers.reasoning import thinking_budget
 from routerx.wire.openai import (
+    AudioPart,
     ChatRequest,
     ContentPart,
+    FilePart,
     ImagePart,
     Message,
     TextPart,
@@ -30,8 +44,20 @@ EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 Block = dict[str, Any]
 
 
+PROVIDER = "Anthropic"
+MAX_TEMPERATURE = 1.0  # OpenAI allows 0..2, Anthropic 0..1
+MIN_THINKING_TOP_P = 0.95
+
+
 def _temperature(value: float) -> float:
-    return min(value, 1.0)  # OpenAI allows 0..2, Anthropic 0..1
+    if value > MAX_TEMPERATURE:
+        raise RequestRejected(
+            f"`temperature` above {MAX_TEMPERATURE:g} is not supported by {PROVIDER} targets "
+            "(their range is 0 to 1).",
+            "temperature",
+            "unsupported_value",
+        )
+    return value
 
 
 def _tools(tools: list[ToolDef]) -> list[Block]:
@@ -81,14 +107,35 @@ def image_block(part: ImagePart, param: str) -> Block:
     raise ImageRejected("Image URLs must use http, https or a data: URL.", param)
 
 
+def document_block(part: FilePart, param: str) -> Block:
+    source = {
+        "type": "base64",
+        "media_type": "application/pdf",
+        "data": inline_pdf(part, param, PROVIDER),
+    }
+    block: Block = {"type": "document", "source": source}
+    if part.file.filename:
+        block["title"] = part.file.filename
+    return block
+
+
 def content_blocks(parts: list[ContentPart], message_index: int) -> list[Block]:
     blocks: list[Block] = []
     for part_index, part in enumerate(parts):
         if isinstance(part, TextPart):
             if part.text:
                 blocks.append({"type": "text", "text": part.text})
-        else:
+        elif isinstance(part, ImagePart):
             blocks.append(image_block(part, image_param(message_index, part_index)))
+        elif isinstance(part, FilePart):
+            blocks.append(document_block(part, file_param(message_index, part_index)))
+        else:
+            assert isinstance(part, AudioPart)
+            raise RequestRejected(
+                f"{PROVIDER} targets take no audio input.",
+                f"messages[{message_index}].content[{part_index}]",
+                "capability_not_supported",
+            )
     return blocks
 
 
@@ -150,16 +197,59 @@ def messages_and_system(messages: list[Message]) -> tuple[list[Block], str | Non
             turns[-1]["content"].extend(blocks)
         else:
             turns.append({"role": role, "content": blocks})
-    return turns, "\n\n".join(system) if system else None
+    text = "\n\n".join(system) if system else None
+    if not turns and text:  # system messages only: the instruction is the conversation
+        return [{"role": "user", "content": [{"type": "text", "text": text}]}], None
+    return turns, text
+
+
+def refuse_unsupported(request: ChatRequest) -> None:
+    if request.wants_logprobs:
+        param = "logprobs" if request.logprobs else "top_logprobs"
+        raise RequestRejected(f"`{param}` is not supported by {PROVIDER} targets.", param)
+    if request.n is not None and request.n > 1:
+        raise RequestRejected(f"`n` greater than 1 is not supported by {PROVIDER} targets.", "n")
+
+
+def apply_thinking(request: ChatRequest, body: dict[str, Any]) -> None:
+    """Extended thinking for `reasoning_effort`; Anthropic wants `max_tokens` above the budget,
+    so a cap at or below it becomes budget + cap (the cap is left for the answer)."""
+    if request.reasoning_effort is None:
+        return
+    if request.temperature is not None and request.temperature != 1:
+        raise RequestRejected(
+            f"{PROVIDER} targets take no `temperature` other than 1 with `reasoning_effort`.",
+            "temperature",
+            "unsupported_value",
+        )
+    if request.top_p is not None and request.top_p < MIN_THINKING_TOP_P:
+        raise RequestRejected(
+            f"{PROVIDER} targets take `top_p` only from {MIN_THINKING_TOP_P} to 1 with "
+            "`reasoning_effort`.",
+            "top_p",
+            "unsupported_value",
+        )
+    if isinstance(request.tool_choice, dict) or request.tool_choice == "required":
+        raise RequestRejected(
+            f"{PROVIDER} targets cannot force a tool call with `reasoning_effort`.",
+            "tool_choice",
+            "unsupported_value",
+        )
+    budget = thinking_budget(request.reasoning_effort)
+    body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if body["max_tokens"] <= budget:
+        body["max_tokens"] += budget
 
 
 def anthropic_body(request: ChatRequest, model: str, *, stream: bool) -> dict[str, Any]:
+    refuse_unsupported(request)
     messages, system = messages_and_system(request.messages)
     body: dict[str, Any] = {"model": model}
     if system is not None:
         body["system"] = system
     body["messages"] = messages
     apply_params(PARAMS, request, body)
+    apply_thinking(request, body)
     if request.parallel_tool_calls is False and request.tools:
         choice = body.setdefault("tool_choice", {"type": "auto"})
         if choice["type"] != "none":

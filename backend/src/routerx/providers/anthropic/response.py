@@ -9,7 +9,7 @@ import msgspec
 
 from routerx.providers.http import stream_error
 from routerx.providers.openai_output import ChunkWriter, completion_body, make_usage, tool_call
-from routerx.wire.openai import Choice, Delta, ResponseMessage, Usage
+from routerx.wire.openai import Choice, Delta, PromptTokensDetails, ResponseMessage, Usage
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -34,6 +34,14 @@ class AnthropicUsage(msgspec.Struct):
             (self.input_tokens or 0)
             + (self.cache_creation_input_tokens or 0)
             + (self.cache_read_input_tokens or 0)
+        )
+
+    def prompt_details(self) -> PromptTokensDetails | None:
+        """Cache reads as OpenAI's `cached_tokens`; cache writes as `cache_creation_tokens`."""
+        if self.cache_read_input_tokens is None and self.cache_creation_input_tokens is None:
+            return None
+        return PromptTokensDetails(
+            self.cache_read_input_tokens or 0, self.cache_creation_input_tokens or 0
         )
 
 
@@ -87,6 +95,9 @@ def completion_from_message(
         if block.type == "tool_use"
     ]
     usage = make_usage(message.usage.prompt_tokens, message.usage.output_tokens or 0)
+    details = message.usage.prompt_details()
+    if details is not None:
+        usage.prompt_tokens_details = details
     finish = finish_reason(message.stop_reason)
     answer = ResponseMessage(content=text or None, tool_calls=calls or None)
     body = completion_body(request_id, message.model or model, [Choice(0, answer, finish)], usage)
@@ -101,13 +112,17 @@ class StreamTranslator:
         self.writer = ChunkWriter(request_id, model)
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.prompt_details: PromptTokensDetails | None = None
         self.finish_reason: str | None = None
         self.done = False
         self._tool_positions: dict[int, int] = {}
 
     @property
     def usage(self) -> Usage:
-        return make_usage(self.prompt_tokens, self.completion_tokens)
+        usage = make_usage(self.prompt_tokens, self.completion_tokens)
+        if self.prompt_details is not None:
+            usage.prompt_tokens_details = self.prompt_details
+        return usage
 
     def on_event(self, event: StreamEvent) -> list[bytes]:
         handler = self._HANDLERS.get(event.type)
@@ -161,6 +176,7 @@ class StreamTranslator:
     def _count(self, usage: AnthropicUsage) -> None:
         if usage.input_tokens is not None:
             self.prompt_tokens = usage.prompt_tokens
+            self.prompt_details = usage.prompt_details() or self.prompt_details
         if usage.output_tokens is not None:
             self.completion_tokens = usage.output_tokens  # cumulative in message_delta
 

@@ -1,8 +1,13 @@
 """OpenAI chat request -> Gemini `generateContent` request body.
 
 Roles: assistant -> model, system/developer -> `systemInstruction`, tool -> a user turn with a
-`functionResponse`. Images go inline: data: URLs as they are, http(s) URLs fetched through the
-guarded fetcher (Gemini does not fetch arbitrary URLs itself).
+`functionResponse`; a conversation of system messages only is sent as one user turn of that text
+(Gemini refuses empty `contents`). Images, `input_audio` and PDF `file` parts go as `inlineData`
+with their `mimeType`: image data: URLs as they are, http(s) image URLs fetched through the
+guarded fetcher (Gemini does not fetch arbitrary URLs itself). `n` becomes `candidateCount`,
+`reasoning_effort` `thinkingConfig.thinkingBudget` (providers.reasoning). `logprobs` and
+`top_logprobs` are refused with a 400 (RequestRejected), as is a `file_id` (an OpenAI file
+store id means nothing to Gemini).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Any
 
 import msgspec
 
+from routerx.providers.attachments import AUDIO_MIME_TYPES, PDF_MIME, file_param, inline_pdf
+from routerx.providers.errors import RequestRejected
 from routerx.providers.images import (
     ImageBudget,
     ImageFetcher,
@@ -22,8 +29,11 @@ from routerx.providers.images import (
     split_data_url,
 )
 from routerx.providers.mapping import Param, apply_params, as_list
+from routerx.providers.reasoning import thinking_budget
 from routerx.wire.openai import (
+    AudioPart,
     ChatRequest,
+    FilePart,
     ImagePart,
     Message,
     ResponseFormat,
@@ -89,7 +99,9 @@ PARAMS = (
     Param("frequency_penalty", "generationConfig.frequencyPenalty"),
     Param("response_format", "generationConfig.responseMimeType", _json_mime),
     Param("response_format", "generationConfig.responseJsonSchema", _json_schema),
+    Param("reasoning_effort", "generationConfig.thinkingConfig.thinkingBudget", thinking_budget),
 )
+PROVIDER = "Gemini"
 
 
 def message_text(message: Message) -> str:
@@ -145,12 +157,19 @@ class _Turns:
                 if part.text:
                     parts.append({"text": part.text})
                 continue
-            param = image_param(index, part_index)
-            if part.url.startswith("data:"):
-                mime, data = split_data_url(part.url, param)
+            if isinstance(part, AudioPart):
+                audio = part.input_audio
+                mime, data = AUDIO_MIME_TYPES[audio.format], audio.data
+            elif isinstance(part, FilePart):
+                mime = PDF_MIME
+                data = inline_pdf(part, file_param(index, part_index), PROVIDER)
             else:
-                mime, data = self.images[param]
-            parts.append({"inline_data": {"mime_type": mime, "data": data}})
+                param = image_param(index, part_index)
+                if part.url.startswith("data:"):
+                    mime, data = split_data_url(part.url, param)
+                else:
+                    mime, data = self.images[param]
+            parts.append({"inlineData": {"mimeType": mime, "data": data}})
         return parts
 
     def user(self, message: Message, index: int) -> None:
@@ -196,6 +215,9 @@ TURNS: dict[str, Callable[[_Turns, Message, int], None]] = {
 
 
 async def gemini_body(request: ChatRequest, fetcher: ImageFetcher) -> dict[str, Any]:
+    if request.wants_logprobs:
+        param = "logprobs" if request.logprobs else "top_logprobs"
+        raise RequestRejected(f"`{param}` is not supported by {PROVIDER} targets.", param)
     turns = _Turns(await fetch_images(request, fetcher))
     system: list[str] = []
     for index, message in enumerate(request.messages):
@@ -203,8 +225,12 @@ async def gemini_body(request: ChatRequest, fetcher: ImageFetcher) -> dict[str, 
             system.append(message_text(message))
         else:
             TURNS[message.role](turns, message, index)
+    text = "\n\n".join(system)
+    if not turns.contents and text:  # system messages only: the instruction is the conversation
+        turns.add("user", [{"text": text}])
+        system = []
     body: dict[str, Any] = {"contents": turns.contents}
     if system:
-        body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
+        body["systemInstruction"] = {"parts": [{"text": text}]}
     apply_params(PARAMS, request, body)
     return body

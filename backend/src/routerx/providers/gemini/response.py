@@ -13,7 +13,15 @@ from routerx.providers.openai_output import (
     new_tool_call_id,
     tool_call,
 )
-from routerx.wire.openai import Choice, Delta, ResponseMessage, ToolCall, Usage
+from routerx.wire.openai import (
+    Choice,
+    CompletionTokensDetails,
+    Delta,
+    PromptTokensDetails,
+    ResponseMessage,
+    ToolCall,
+    Usage,
+)
 
 FINISH_REASONS = {
     "STOP": "stop",
@@ -53,13 +61,19 @@ class Candidate(msgspec.Struct, rename="camel"):
 class UsageMetadata(msgspec.Struct, rename="camel"):
     prompt_token_count: int = 0
     candidates_token_count: int = 0
-    thoughts_token_count: int = 0
+    thoughts_token_count: int | None = None
+    cached_content_token_count: int | None = None
     total_token_count: int = 0
 
     def to_openai(self) -> Usage:
-        # OpenAI counts reasoning tokens as completion tokens.
-        completion = self.candidates_token_count + self.thoughts_token_count
-        return make_usage(self.prompt_token_count, completion, self.total_token_count)
+        # OpenAI counts reasoning tokens as completion tokens, and cached ones as prompt tokens.
+        completion = self.candidates_token_count + (self.thoughts_token_count or 0)
+        usage = make_usage(self.prompt_token_count, completion, self.total_token_count)
+        if self.thoughts_token_count is not None:
+            usage.completion_tokens_details = CompletionTokensDetails(self.thoughts_token_count)
+        if self.cached_content_token_count is not None:
+            usage.prompt_tokens_details = PromptTokensDetails(self.cached_content_token_count)
+        return usage
 
 
 class PromptFeedback(msgspec.Struct, rename="camel"):

@@ -322,31 +322,13 @@ def chat_body(request: wire.MessagesRequest, translator: Translator) -> dict[str
 
 
 def chat_request(body: dict[str, Any], translator: Translator) -> ChatRequest:
-    """The typed view of a translated body. PDF `file` parts the chat model does not take are
-    left out, and the request is then untranslatable."""
+    """The typed view of a translated body (PDF documents travel as chat `file` parts)."""
     try:
         request = msgspec.convert(body, ChatRequest)
     except msgspec.ValidationError as exc:
-        if not _drop_file_parts(body):
-            raise from_validation_error(exc) from None
-        translator.cannot_translate("messages", "contains a PDF `document`.")
-        try:
-            request = msgspec.convert(body, ChatRequest)
-        except msgspec.ValidationError as again:
-            raise from_validation_error(again) from None
+        raise from_validation_error(exc) from None
     error = check_text(request)
     if error is not None:
         error.param = "messages"
         raise error
     return request
-
-
-def _drop_file_parts(body: dict[str, Any]) -> bool:
-    dropped = False
-    for message in body["messages"]:
-        content = message.get("content")
-        if isinstance(content, list):
-            kept = [part for part in content if part.get("type") != "file"]
-            dropped = dropped or len(kept) != len(content)
-            message["content"] = kept
-    return dropped

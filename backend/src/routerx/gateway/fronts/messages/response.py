@@ -50,9 +50,7 @@ def message_from_completion(completion: Completion, canonical: Canonical) -> wir
     finish = choice.finish_reason or completion.finish_reason
     if message.refusal and not message.content:
         finish = "content_filter"
-    reason, sequence = stop_reason(
-        finish, choice.stop_reason, requested_stops(canonical.chat.stop)
-    )
+    reason, sequence = stop_reason(finish, choice.stop_reason, requested_stops(canonical.chat.stop))
     usage = view.usage
     if usage is None and completion.usage is not None:
         usage = UsageView(completion.usage.prompt_tokens, completion.usage.completion_tokens)
