@@ -7,6 +7,9 @@ Routes: `POST /v1/chat/completions` and `POST /v1/embeddings` (Bearer key),
 
 Embeddings requests are checked strictly against https://platform.openai.com/docs/api-reference/embeddings:
 a body that breaks the format gets OpenAI's 400, so an adapter that sends one fails its test.
+
+The Responses API: `POST /v1/responses` and Azure's `POST /openai/v1/responses`, answering a
+Response object or its event stream (`event:` lines, `sequence_number`, no `[DONE]`).
 """
 
 from __future__ import annotations
@@ -79,8 +82,8 @@ class FakeOpenAI(FakeUpstream):
         self.reject_stream_options = False
 
     def problem(self, request: web.Request, body: Any) -> str | None:
-        if request.path.endswith("/embeddings"):
-            return None  # checked by embeddings_problem before it gets here
+        if request.path.endswith(("/embeddings", "/responses")):
+            return None  # checked by their own schema checks before they get here
         if not isinstance(body, dict):
             return "The body must be a JSON object."
         messages = body.get("messages")
@@ -128,9 +131,20 @@ class FakeOpenAI(FakeUpstream):
         return [
             web.post("/v1/chat/completions", self.handle),
             web.post("/openai/deployments/{deployment}/chat/completions", self.handle),
+            web.post("/v1/responses", self.handle_responses),
+            web.post("/openai/v1/responses", self.handle_responses),
             web.post("/v1/embeddings", self.handle),
             web.post("/openai/deployments/{deployment}/embeddings", self.handle),
         ]
+
+    async def handle_responses(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        if not isinstance(body, dict) or "model" not in body or "messages" in body:
+            return web.json_response(
+                {"error": {"message": "Invalid body.", "type": "invalid_request_error"}},
+                status=400,
+            )
+        return await self.handle(request)
 
     def model_of(self, request: web.Request, body: Any) -> str | None:
         return request.match_info.get("deployment") or super().model_of(request, body)
@@ -195,6 +209,8 @@ class FakeOpenAI(FakeUpstream):
         return {"content": [{**entry, "top_logprobs": alternatives}], "refusal": None}
 
     def answer(self, body: Any, model: str | None, scenario: Scenario) -> dict[str, Any]:
+        if _is_responses(body):
+            return self._response(model, scenario, "completed", self._output(scenario, "completed"))
         message: dict[str, Any] = {"role": "assistant", "content": scenario.text, "refusal": None}
         finish = "stop"
         if scenario.tool_call is not None:
@@ -220,6 +236,8 @@ class FakeOpenAI(FakeUpstream):
         }
 
     def stream_frames(self, body: Any, model: str | None, scenario: Scenario) -> list[bytes]:
+        if _is_responses(body):
+            return self._response_events(model, scenario)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         base = self._base(model, "chat.completion.chunk")
 
@@ -273,6 +291,102 @@ class FakeOpenAI(FakeUpstream):
 
     def error_frame(self) -> bytes:
         return sse(self.error_body(500))
+
+    # --- the Responses API --------------------------------------------------------------------
+
+    def _output(self, scenario: Scenario, status: str) -> list[dict[str, Any]]:
+        if scenario.tool_call is not None:
+            call = scenario.tool_call
+            return [
+                {
+                    "type": "function_call",
+                    "id": "fc_fake1",
+                    "call_id": call.id,
+                    "name": call.name,
+                    "arguments": json.dumps(call.arguments) if status == "completed" else "",
+                    "status": status,
+                }
+            ]
+        content = [{"type": "output_text", "text": scenario.text, "annotations": []}]
+        return [
+            {
+                "type": "message",
+                "id": "msg_fake1",
+                "role": "assistant",
+                "status": status,
+                "content": content if status == "completed" else [],
+            }
+        ]
+
+    def _response(
+        self, model: str | None, scenario: Scenario, status: str, output: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        usage = None
+        if status == "completed":
+            usage = {
+                "input_tokens": scenario.prompt_tokens,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": scenario.completion_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": scenario.total_tokens,
+            }
+        return {
+            "id": "resp_fake1",
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": status,
+            "model": model,
+            "output": output,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "usage": usage,
+            "error": None,
+            "incomplete_details": None,
+        }
+
+    def _response_events(self, model: str | None, scenario: Scenario) -> list[bytes]:
+        events: list[dict[str, Any]] = []
+
+        def add(event_type: str, **fields: Any) -> None:
+            events.append({"type": event_type, "sequence_number": len(events), **fields})
+
+        started = self._response(model, scenario, "in_progress", [])
+        add("response.created", response=started)
+        add("response.in_progress", response=started)
+        [item] = self._output(scenario, "in_progress")
+        add("response.output_item.added", output_index=0, item=item)
+        [done] = self._output(scenario, "completed")
+        if scenario.tool_call is not None:
+            for piece in split_arguments(scenario.tool_call.arguments):
+                add(
+                    "response.function_call_arguments.delta",
+                    item_id=item["id"],
+                    output_index=0,
+                    delta=piece,
+                )
+            add(
+                "response.function_call_arguments.done",
+                item_id=item["id"],
+                output_index=0,
+                name=done["name"],
+                arguments=done["arguments"],
+            )
+        else:
+            where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+            empty = {"type": "output_text", "text": "", "annotations": []}
+            add("response.content_part.added", **where, part=empty)
+            for word in scenario.words():
+                add("response.output_text.delta", **where, delta=word, logprobs=[])
+            add("response.output_text.done", **where, text=scenario.text, logprobs=[])
+            add("response.content_part.done", **where, part=done["content"][0])
+        add("response.output_item.done", output_index=0, item=done)
+        add("response.completed", response=self._response(model, scenario, "completed", [done]))
+        return [sse(event, event["type"]) for event in events]
+
+
+def _is_responses(body: Any) -> bool:
+    return isinstance(body, dict) and "input" in body and "messages" not in body
 
 
 def fake_vector(index: int, dimensions: int) -> list[float]:

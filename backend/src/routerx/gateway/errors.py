@@ -147,6 +147,19 @@ def rate_limited(scope: str, limit: str, retry_after_s: float | None) -> Gateway
     )
 
 
+def responses_not_translatable(param: str, reason: str) -> GatewayError:
+    """A Responses request Chat Completions cannot carry, and no native target to send it to."""
+    return GatewayError(
+        400,
+        f"`{param}` {reason}. Such a request is served only by OpenAI or Azure OpenAI targets, "
+        "which speak the Responses API themselves, and this model's route has none; other "
+        "targets get the request translated to Chat Completions, which cannot express this.",
+        "invalid_request_error",
+        param,
+        "unsupported_parameter",
+    )
+
+
 def upstream_failed(
     status: int,
     message: str,

@@ -11,8 +11,10 @@ its router. Order of checks: method, key, content type, body size, JSON, schema,
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -37,7 +39,7 @@ from routerx.gateway.request_parsing import decode_body
 from routerx.gateway.sse import SSE_HEADERS
 from routerx.gateway.state import GatewayState
 from routerx.limits import Limits
-from routerx.providers.base import Completion, StreamStats
+from routerx.providers.base import Completion, Provider, StreamStats
 from routerx.providers.error_detail import CONTEXT_LENGTH_EXCEEDED
 from routerx.providers.errors import RequestRejected
 from routerx.routing.attempt import ClientError, StreamStart, TargetAttempt
@@ -140,6 +142,8 @@ class Pipeline:
             ) from None
         row.rule = plan.rule.name
         exchange.model_label = plan.rule.model_pattern
+        if canonical.untranslatable is not None:
+            plan = native_plan(plan, canonical, self.state.providers)
         self._enforce_limits(exchange, key, canonical)
         exchange.watcher = asyncio.create_task(_watch_disconnect(receive, asyncio.current_task()))
         if streaming is not None and canonical.stream:
@@ -265,6 +269,22 @@ class Pipeline:
                 f"{a.provider};{a.outcome}" + (f";{a.status}" if a.status else "") for a in attempts
             )
             exchange.response_headers.append((b"x-routerx-attempts", value.encode()))
+
+
+def native_plan(
+    plan: RoutePlan, canonical: Canonical, providers: Mapping[str, Provider]
+) -> RoutePlan:
+    """Only the targets whose back adapter speaks the request's own API natively; the front's
+    400 when there are none."""
+    api = canonical.native[0] if canonical.native is not None else None
+    targets = tuple(
+        target
+        for target in plan.targets
+        if api in getattr(providers.get(target.provider.name), "native_apis", ())
+    )
+    if not targets and canonical.untranslatable is not None:
+        raise canonical.untranslatable
+    return dataclasses.replace(plan, targets=targets)
 
 
 def authenticate(state: GatewayState, front: FrontAdapter, scope: Scope) -> KeyEntry:

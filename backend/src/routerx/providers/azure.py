@@ -2,7 +2,8 @@
 
 URL: `{base_url}/openai/deployments/{deployment}/chat/completions?api-version={api_version}`
 (embeddings: `.../deployments/{deployment}/embeddings?api-version=...`), with `api_version` from
-the provider's settings (default below).
+the provider's settings (default below). The Responses API is served at Azure's v1 path,
+`{base_url}/openai/v1/responses`, with the deployment as `model`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ DEFAULT_API_VERSION = "2024-10-21"
 
 class AzureOpenAIProvider(OpenAICompatProvider):
     token_cap_field = None  # deployments of older models know only max_tokens: sent as given
+    native_apis = frozenset({"responses"})
 
     def __init__(self, config: ProviderConfig, http: HttpClient) -> None:
         api_version = config.settings.get("api_version", DEFAULT_API_VERSION)
@@ -38,6 +40,9 @@ class AzureOpenAIProvider(OpenAICompatProvider):
             f"{self.url}/{quote(upstream_model, safe='')}/chat/completions"
             f"?api-version={self.api_version}"
         )
+
+    def responses_url(self) -> str:
+        return f"{self.base_url}/openai/v1/responses"
 
     def embeddings_url_for(self, upstream_model: str) -> str:
         return (

@@ -11,3 +11,4 @@ class OpenAIProvider(OpenAICompatProvider):
     default_base_url = OPENAI_BASE_URL
     token_cap_field = "max_completion_tokens"  # noqa: S105 - a field name
     developer_as_system = False
+    native_apis = frozenset({"responses"})

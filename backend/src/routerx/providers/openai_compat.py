@@ -31,6 +31,7 @@ from routerx.providers.base import (
     Embeddings,
     ProviderConfig,
     StreamStats,
+    takes_native,
 )
 from routerx.providers.config_loader import ProviderConfigError
 from routerx.providers.http import (
@@ -42,6 +43,11 @@ from routerx.providers.http import (
     stream_error,
 )
 from routerx.providers.openai_embeddings import embeddings_from_upstream, embeddings_upstream_body
+from routerx.providers.openai_responses import (
+    completion_of,
+    native_body,
+    observe_event,
+)
 from routerx.wire.openai import UsageView
 
 # Keys a client might send that configure where or how RouterX calls out: never forwarded,
@@ -164,6 +170,8 @@ class OpenAICompatProvider:
     default_base_url: ClassVar[str] = ""
     token_cap_field: ClassVar[str | None] = "max_tokens"  # noqa: S105 - a field name
     developer_as_system: ClassVar[bool] = True
+    # APIs besides Chat Completions this upstream serves itself (the client's body relayed)
+    native_apis: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: ProviderConfig, http: HttpClient) -> None:
         self.config = config
@@ -189,6 +197,9 @@ class OpenAICompatProvider:
     def url_for(self, upstream_model: str) -> str:
         return self.url
 
+    def responses_url(self) -> str:
+        return f"{self.base_url}/responses"
+
     def embeddings_url_for(self, upstream_model: str) -> str:
         return f"{self.base_url}/embeddings"
 
@@ -197,6 +208,8 @@ class OpenAICompatProvider:
         return {"authorization": f"Bearer {secret}"} if secret else {}
 
     async def complete(self, call: Call) -> Completion:
+        if takes_native(self, call.native):
+            return await self._complete_responses(call)
         body = upstream_body(call, stream=False, rules=self.rules)
         async with self.http.post(
             self.config, self.url_for(call.upstream_model), self.headers, body
@@ -219,6 +232,11 @@ class OpenAICompatProvider:
         return embeddings_from_upstream(data, call, self.config.name)
 
     async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
+        if takes_native(self, call.native):
+            async with aclosing(self._stream_responses(call, stats)) as events:
+                async for data in events:
+                    yield data
+            return
         body = upstream_body(call, stream=True, rules=self.rules)
         name = self.config.name
         async with (
@@ -241,6 +259,37 @@ class OpenAICompatProvider:
                     yield data
             if stats.finish_reason is None:
                 raise stream_ended_early(name)
+
+    async def _complete_responses(self, call: Call) -> Completion:
+        body = native_body(call, GATEWAY_ONLY_KEYS, stream=False)
+        async with self.http.post(
+            self.config, self.responses_url(), self.headers, body
+        ) as response:
+            data = await response.read()
+        return completion_of(data, self.config.name)
+
+    async def _stream_responses(
+        self, call: Call, stats: StreamStats
+    ) -> AsyncGenerator[bytes, None]:
+        """The upstream's Responses events (JSON, no SSE framing), relayed as they are."""
+        body = native_body(call, GATEWAY_ONLY_KEYS, stream=True)
+        name = self.config.name
+        async with (
+            self.http.post(self.config, self.responses_url(), self.headers, body) as response,
+            aclosing(sse_event_batches(response, name)) as batches,
+        ):
+            async for batch in batches:
+                last = len(batch) - 1
+                for index, event in enumerate(batch):
+                    if event.data == DONE:
+                        continue
+                    observe_event(event.data, event.event, stats, name)
+                    stats.chunks += 1
+                    stats.more_ready = index < last
+                    yield event.data
+                    if stats.finish_reason is not None:
+                        return
+            raise stream_ended_early(name)
 
     def _observe(self, data: bytes, stats: StreamStats) -> None:
         try:

@@ -11,6 +11,7 @@ from routerx.gateway.fronts.base import FrontAdapter
 from routerx.gateway.fronts.chat import ChatFront
 from routerx.gateway.fronts.embeddings import EmbeddingsFront
 from routerx.gateway.fronts.messages import MessagesFront
+from routerx.gateway.fronts.responses import ResponsesFront
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class Surface:
 
 SURFACES: tuple[Surface, ...] = (
     Surface(ChatFront(), ("/v1/chat/completions", "/chat/completions")),
+    Surface(ResponsesFront(), ("/v1/responses", "/responses")),
     Surface(MessagesFront(), ("/v1/messages",)),
     Surface(EmbeddingsFront(), ("/v1/embeddings", "/embeddings")),
 )
