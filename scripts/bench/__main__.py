@@ -1,5 +1,7 @@
 import sys
 
+from . import instructions
 from .cli import main
 
-sys.exit(main())
+arguments = sys.argv[1:]
+sys.exit(instructions.main(arguments) if "--instructions" in arguments else main())

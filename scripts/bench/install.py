@@ -23,16 +23,24 @@ def _run(argv: list[str], **env: str) -> None:
     subprocess.run(argv, check=True, env={**os.environ, **env})  # noqa: S603
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
+def ensure_apt_tool(command: str, package: str) -> str:
+    found = shutil.which(command)
     if found:
         return found
     _run(["apt-get", "update", "-qq"])
-    _run(["apt-get", "install", "-y", "-qq", "wrk"], DEBIAN_FRONTEND="noninteractive")
-    found = shutil.which("wrk")
+    _run(["apt-get", "install", "-y", "-qq", package], DEBIAN_FRONTEND="noninteractive")
+    found = shutil.which(command)
     if not found:
-        raise RuntimeError("wrk is still missing after apt-get install wrk")
+        raise RuntimeError(f"{command} is still missing after apt-get install {package}")
     return found
+
+
+def ensure_wrk() -> str:
+    return ensure_apt_tool("wrk", "wrk")
+
+
+def ensure_valgrind() -> str:
+    return ensure_apt_tool("callgrind_control", "valgrind")
 
 
 def _litellm_installed(python: Path) -> bool:
