@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -221,47 +222,66 @@ def measure(
     service: Service,
     port: int,
     chosen: list[Surface],
-    requests: int,
+    plan: argparse.Namespace,
     say: Callable[[str], None],
 ) -> list[Count]:
+    """`plan.reps` rounds, each an idle window then one window per surface."""
     for surface in chosen:
         send_requests(port, surface, WARMUP_REQUESTS)
-    idle, idle_s = grind.window(service.pid, "idle", lambda: time.sleep(IDLE_WINDOW_S))
-    idle_rate = idle / idle_s
     counts = []
-    for surface in chosen:
-        instructions, seconds = grind.window(
-            service.pid, surface.name, lambda s=surface: send_requests(port, s, requests)
-        )
-        count = Count(grind.name, surface.name, requests, instructions, seconds, idle_rate)
-        say(
-            f"{grind.name:8} {surface.name:12} {count.per_request:12,.0f} instructions/request "
-            f"(net {count.net_per_request:,.0f})"
-        )
-        counts.append(count)
+    for rep in range(1, plan.reps + 1):
+        idle, idle_s = grind.window(service.pid, f"idle-{rep}", lambda: time.sleep(IDLE_WINDOW_S))
+        for surface in chosen:
+            instructions, seconds = grind.window(
+                service.pid,
+                f"{surface.name}-{rep}",
+                lambda s=surface: send_requests(port, s, plan.requests),
+            )
+            count = Count(
+                grind.name, surface.name, plan.requests, instructions, seconds, idle / idle_s
+            )
+            say(
+                f"rep {rep} {grind.name:8} {surface.name:12} {count.per_request:12,.0f} "
+                f"instructions/request (net {count.net_per_request:,.0f})"
+            )
+            counts.append(count)
     return counts
 
 
-def render(counts: list[Count], requests: int, source: Path | None) -> str:
-    floor = {c.surface: c.net_per_request for c in counts if c.target == "floor"}
+def medians(counts: list[Count]) -> dict[tuple[str, str], tuple[float, float, float, float]]:
+    """Per (target, surface): median raw and net per request, and the net's min and max."""
+    grouped: dict[tuple[str, str], list[Count]] = {}
+    for count in counts:
+        grouped.setdefault((count.target, count.surface), []).append(count)
+    result = {}
+    for key, group in grouped.items():
+        net = [c.net_per_request for c in group]
+        raw = statistics.median(c.per_request for c in group)
+        result[key] = (raw, statistics.median(net), min(net), max(net))
+    return result
+
+
+def render(counts: list[Count], plan: argparse.Namespace) -> str:
+    table = medians(counts)
+    floor = {surface: row[1] for (target, surface), row in table.items() if target == "floor"}
+    source = f", code from `{plan.source}`" if plan.source else ""
     lines = [
         "# Instructions per request (callgrind)",
         "",
-        f"Run {time.strftime('%Y-%m-%d %H:%M %Z')}: {requests} sequential keep-alive requests per "
-        "surface after a warm-up, one worker per server, under `valgrind --tool=callgrind`. "
-        "Net: minus the idle background rate over the window. RouterX: the full production path "
-        "of `make bench` (auth, limits, routing with a fallback tier, breakers and limits on "
-        "Redis, request log, metrics)" + (f", code from `{source}`." if source else "."),
+        f"Run {time.strftime('%Y-%m-%d %H:%M %Z')}: {plan.reps} rounds of {plan.requests} "
+        "sequential keep-alive requests per surface after a warm-up, one worker per server, under "
+        "`valgrind --tool=callgrind`; medians. Net: minus the idle background rate over the "
+        "window. RouterX: the full production path of `make bench` (auth, limits, routing with a "
+        f"fallback tier, breakers and limits on Redis, request log, metrics){source}.",
         "",
-        "| target | surface | instructions/request | net | net vs floor chat |",
-        "|---|---|---|---|---|",
+        "| target | surface | instructions/request | net | net min-max | net vs floor |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    for count in counts:
-        base = floor.get("chat-stream" if count.surface.endswith("stream") else "chat")
-        ratio = f"{count.net_per_request / base:.2f}x" if base else "-"
+    for (target, surface), (raw, net, low, high) in table.items():
+        base = floor.get("chat-stream" if surface.endswith("stream") else "chat")
+        ratio = f"{net / base:.2f}x" if base else "-"
         lines.append(
-            f"| {count.target} | {count.surface} | {count.per_request:,.0f} | "
-            f"{count.net_per_request:,.0f} | {ratio} |"
+            f"| {target} | {surface} | {raw:,.0f} | {net:,.0f} | {low:,.0f}-{high:,.0f} | {ratio} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -269,7 +289,8 @@ def render(counts: list[Count], requests: int, source: Path | None) -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench --instructions", description=__doc__)
     parser.add_argument("--instructions", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--requests", type=int, default=200, help="requests per surface (200)")
+    parser.add_argument("--requests", type=int, default=200, help="requests per window (200)")
+    parser.add_argument("--reps", type=int, default=3, help="rounds of windows (3)")
     parser.add_argument(
         "--surfaces", default="chat,chat-stream,responses,messages", help="RouterX surfaces"
     )
@@ -302,7 +323,7 @@ def main(argv: list[str]) -> int:
                 say("starting the floor under callgrind")
                 service, port = start_floor(grind, upstream, services)
                 chosen = [surfaces(targets.FLOOR_KEY)[name] for name in FLOOR_SURFACES]
-                counts += measure(grind, service, port, chosen, args.requests, say)
+                counts += measure(grind, service, port, chosen, args, say)
                 service.stop()
             if "routerx" in names:
                 if args.database == "postgres":
@@ -312,12 +333,12 @@ def main(argv: list[str]) -> int:
                 service, port = start_routerx(grind, upstream, services, args.database, args.source)
                 table = surfaces(targets.ROUTERX_KEY)
                 chosen = [table[name] for name in args.surfaces.split(",") if name]
-                counts += measure(grind, service, port, chosen, args.requests, say)
+                counts += measure(grind, service, port, chosen, args, say)
         finally:
             services.stop_all()
             if "routerx" in args.targets:
                 targets.drop_database(args.database)
-    text = render(counts, args.requests, args.source)
+    text = render(counts, args)
     args.output.write_text(text)
     print(text)
     return 0

@@ -3,6 +3,7 @@ C mock upstream (fast under valgrind), and the report's arithmetic."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import time
 import urllib.request
@@ -62,18 +63,21 @@ def test_net_count_subtracts_the_idle_rate_and_never_goes_negative() -> None:
     assert Count("x", "chat", 10, 100, 5.0, idle_per_s=1_000).net_per_request == 0.0
 
 
-def test_report_gives_each_surface_its_ratio_to_the_floors_matching_mode() -> None:
+def test_report_gives_medians_and_each_surface_its_ratio_to_the_floors_matching_mode() -> None:
     counts = [
         Count("floor", "chat", 10, 1_000_000, 1.0, 0.0),
         Count("floor", "chat-stream", 10, 2_000_000, 1.0, 0.0),
         Count("routerx", "chat", 10, 1_500_000, 1.0, 0.0),
+        Count("routerx", "chat", 10, 1_400_000, 1.0, 0.0),
+        Count("routerx", "chat", 10, 9_000_000, 1.0, 0.0),  # one noisy round
         Count("routerx", "chat-stream", 10, 3_000_000, 1.0, 0.0),
         Count("routerx", "messages", 10, 2_000_000, 1.0, 0.0),
     ]
-    text = instructions.render(counts, 10, None)
-    assert "| routerx | chat | 150,000 | 150,000 | 1.50x |" in text
-    assert "| routerx | chat-stream | 300,000 | 300,000 | 1.50x |" in text
-    assert "| routerx | messages | 200,000 | 200,000 | 2.00x |" in text
+    plan = argparse.Namespace(reps=3, requests=10, source=None)
+    text = instructions.render(counts, plan)
+    assert "| routerx | chat | 150,000 | 150,000 | 140,000-900,000 | 1.50x |" in text
+    assert "| routerx | chat-stream | 300,000 | 300,000 | 300,000-300,000 | 1.50x |" in text
+    assert "| routerx | messages | 200,000 | 200,000 | 200,000-200,000 | 2.00x |" in text
 
 
 def test_a_missing_dump_is_an_error_not_a_zero(tmp_path: Path) -> None:
