@@ -144,7 +144,7 @@ async def read_provider(call: Call) -> ProviderView:
     return view(await get_provider(call.path["provider_id"]))
 
 
-def _check(
+def check_provider_fields(
     type_: str,
     base_url: str,
     capabilities: Sequence[str],
@@ -187,7 +187,9 @@ def _name_taken(name: object) -> Exception:
 
 async def create_provider(call: Call) -> ProviderView:
     body: ProviderCreate = call.body
-    _check(body.type, body.base_url, body.capabilities, body.settings, body.secret, body.secret_env)
+    check_provider_fields(
+        body.type, body.base_url, body.capabilities, body.settings, body.secret, body.secret_env
+    )
     settings = call.services.settings
     try:
         async with in_transaction():
@@ -238,7 +240,7 @@ async def update_provider(call: Call) -> ProviderView:
     body: ProviderUpdate = call.body
     provider = await get_provider(call.path["provider_id"])
     changes = given_fields(body)
-    _check(
+    check_provider_fields(
         changes.get("type", provider.type),
         changes.get("base_url", provider.base_url),
         changes.get("capabilities", provider.capabilities),
