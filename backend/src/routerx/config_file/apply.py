@@ -208,7 +208,7 @@ async def apply_file(
                 loaded.digest,
                 after={
                     "file": loaded.label,
-                    "digest": DIGEST_PREFIX + loaded.digest,
+                    "file_digest": DIGEST_PREFIX + loaded.digest,  # "digest" is masked
                     "prune": prune,
                     "changes": [change.render() for change in plan.changes],
                     "adopted": plan.adopted,

@@ -5,7 +5,7 @@ appear: a provider keeps naming its variable (`secret_env`), keys appear by name
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import yaml
@@ -25,6 +25,7 @@ from routerx.config_file.state import (
     stored_tenant_fields,
 )
 
+T = TypeVar("T")
 HEADER = (
     "# RouterX configuration (routerx config export). JSON Schema: routerx config schema\n"
     "# yaml-language-server: $schema=routerx.schema.json\n"
@@ -37,20 +38,40 @@ class Export:
     notes: list[str] = field(default_factory=list)  # what the file leaves out, and why
 
 
+def _spec(
+    kind: str, name: str, fields: dict[str, Any], spec: type[T], notes: list[str]
+) -> T | None:
+    """The stored row as the file's type; rows the API would not accept (written by hand or by
+    an older version) are left out, with a note."""
+    try:
+        return msgspec.convert(fields, spec)
+    except msgspec.ValidationError as exc:
+        notes.append(f"{kind} {name} is left out: the file cannot express it ({exc})")
+        return None
+
+
 async def export_document() -> Export:
     current = await read_current()
     notes: list[str] = []
     providers = []
     for provider in current.providers.values():
-        providers.append(msgspec.convert(stored_provider_fields(provider), ProviderSpec))
+        fields = stored_provider_fields(provider)
+        spec = _spec("provider", provider.name, fields, ProviderSpec, notes)
+        if spec is not None:
+            providers.append(spec)
         if provider.secret_ciphertext:
             notes.append(
                 f"provider {provider.name}: its secret is stored encrypted in the database and "
                 "stays there (the file never holds secrets; apply leaves it as it is)"
             )
     rules = [
-        msgspec.convert(stored_rule_fields(rule, current.tenant_names), RuleSpec)
+        spec
         for rule in current.rules.values()
+        if (
+            spec := _spec(
+                "rule", rule.name, stored_rule_fields(rule, current.tenant_names), RuleSpec, notes
+            )
+        )
     ]
     keys_by_tenant: dict[str, list[KeySpec]] = {}
     for (tenant_name, key_name), key in current.keys.items():
@@ -69,8 +90,9 @@ async def export_document() -> Export:
             + ("it has no name" if not key.name else f"a second key is named {key.name!r}")
         )
     tenants = [
-        msgspec.convert({**stored_tenant_fields(tenant), "keys": []}, TenantSpec)
+        spec
         for tenant in current.tenants.values()
+        if (spec := _spec("tenant", tenant.name, stored_tenant_fields(tenant), TenantSpec, notes))
     ]
     for tenant in tenants:
         tenant.keys = keys_by_tenant.get(tenant.name, [])

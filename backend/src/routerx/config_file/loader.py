@@ -85,7 +85,7 @@ def _join(path: str, key: str | int) -> str:
 class _Builder:
     """Plain Python values from YAML nodes, recording each value's (1-based) line by path."""
 
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    def __init__(self, loader: _TextDatesLoader) -> None:
         self.loader = loader
         self.lines: dict[str, int] = {}
         self.problems: list[Problem] = []
@@ -117,8 +117,17 @@ class _Builder:
         return self.loader.construct_object(node)
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """YAML 1.1 reads 2024-10-21 as a date; in these files such values are versions (text)."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
 def parse(text: str, source: str) -> tuple[Any, dict[str, int]]:
-    loader = yaml.SafeLoader(text)
+    loader = _TextDatesLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
