@@ -65,10 +65,10 @@ async def export_document() -> Export:
                 "stays there (the file never holds secrets; apply leaves it as it is)"
             )
     rules = [
-        spec
+        rule_spec
         for rule in current.rules.values()
         if (
-            spec := _spec(
+            rule_spec := _spec(
                 "rule", rule.name, stored_rule_fields(rule, current.tenant_names), RuleSpec, notes
             )
         )
@@ -90,9 +90,13 @@ async def export_document() -> Export:
             + ("it has no name" if not key.name else f"a second key is named {key.name!r}")
         )
     tenants = [
-        spec
+        tenant_spec
         for tenant in current.tenants.values()
-        if (spec := _spec("tenant", tenant.name, stored_tenant_fields(tenant), TenantSpec, notes))
+        if (
+            tenant_spec := _spec(
+                "tenant", tenant.name, stored_tenant_fields(tenant), TenantSpec, notes
+            )
+        )
     ]
     for tenant in tenants:
         tenant.keys = keys_by_tenant.get(tenant.name, [])

@@ -117,7 +117,7 @@ class _Builder:
         return self.loader.construct_object(node)
 
 
-class _TextDatesLoader(yaml.SafeLoader):
+class _TextDatesLoader(yaml.SafeLoader):  # type: ignore[misc]
     """YAML 1.1 reads 2024-10-21 as a date; in these files such values are versions (text)."""
 
     yaml_implicit_resolvers = {
