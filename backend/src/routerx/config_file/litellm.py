@@ -236,10 +236,11 @@ class _Importer:
         group = (kind, base_url, secret_env, msgspec.json.encode(settings))
         provider = self.providers.get(group)
         if provider is None:
+            given_base = params.get("api_base") or params.get("base_url")
             prefix = str(params["model"]).partition("/")[0] if "/" in str(params["model"]) else kind
             provider = msgspec.convert(
                 {
-                    "name": self._provider_name(prefix, base_url),
+                    "name": self._provider_name(prefix, str(given_base or "")),
                     "type": kind,
                     "base_url": base_url,
                     "capabilities": capabilities,
@@ -313,7 +314,7 @@ def _rules(
                 targets.append(
                     Target(provider=d.provider, model=d.model, weight=d.weight, tier=tier)
                 )
-        suffix = "" if capability == "text" else f"-{capability}"
+        suffix = "-vision" if capability == "vision" else ""  # beside the same-named text rule
         name = re.sub(r"[\x00-\x1f\x7f]", "", f"{model_name}{suffix}")[:100]
         rules.append(
             RuleSpec(
