@@ -23,6 +23,7 @@ from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import ApiKey, Provider, RoutingRule, Tenant
 
 DIGEST_PREFIX = "sha256:"
+APPLY_LOCK = 0x726F75746572  # any constant the deployment's other advisory locks do not use
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,11 @@ async def apply_file(
     loaded: LoadedFile, *, actor: str, prune: bool = False, generate_keys: bool = True
 ) -> ApplyResult:
     try:
-        async with in_transaction():
+        async with in_transaction() as connection:
+            if connection.capabilities.dialect == "postgres":
+                # Admin replicas starting together apply one after the other, not into each
+                # other's unique names (SQLite transactions are serial already).
+                await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [APPLY_LOCK])
             current = await read_current()
             plan = make_plan(loaded, current, prune)
             if plan.empty and not plan.adopted:
