@@ -32,3 +32,12 @@ def test_compose_mounts_the_file_into_the_admin_service() -> None:
     admin = compose["services"]["admin"]
     assert "./routerx.yaml:/etc/routerx/routerx.yaml:ro" in admin["volumes"]
     assert admin["environment"]["CONFIG_FILE"] == "${CONFIG_FILE:-}"
+
+
+def test_the_readme_example_is_a_valid_file() -> None:
+    readme = (DEPLOY.parent / "README.md").read_text()
+    section = readme.split("## Configuration as code\n", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    loaded = load_text(example, "routerx.yaml")
+    assert [rule.name for rule in loaded.document.rules] == ["chat", "embeddings"]
+    assert [key.name for key in loaded.document.tenants[0].keys] == ["backend", "ci"]
