@@ -232,3 +232,18 @@ async def test_a_revoked_key_cannot_come_back(tmp_path: Path) -> None:
     with pytest.raises(ConfigFileError, match="revoked, which is final") as caught:
         await apply_file(load_file(write(tmp_path, complete())), actor="tester")
     assert caught.value.problems[0].path == "tenants[0].keys[1].status"
+
+
+async def test_secret_env_in_the_file_replaces_a_stored_secret(tmp_path: Path) -> None:
+    await Provider.create(
+        name="primary",
+        type="openai_compatible",
+        base_url="http://127.0.0.1:9/v1",
+        capabilities=["text", "vision"],
+        secret_ciphertext=encrypt_secret("sk-old", Settings(secret_key="k" * 44)),
+    )
+    loaded = load_file(write(tmp_path, complete()))
+    assert "~ provider primary (settings, secret_env)" in await plan_of(loaded)
+    await apply_file(loaded, actor="tester")
+    primary = await Provider.get(name="primary")
+    assert primary.secret_ciphertext is None and primary.secret_env == "PRIMARY_API_KEY"

@@ -166,3 +166,30 @@ def test_the_shipped_schema_is_the_generated_one() -> None:
 def test_the_deploy_example_is_valid() -> None:
     loaded = load_file(str(REPO / "deploy" / "routerx.yaml"))
     assert loaded.document.providers and loaded.document.rules and loaded.document.tenants
+
+
+def test_unreadable_files_are_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match="cannot read the file"):
+        load_file(str(tmp_path / "missing.yaml"))
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00providers")
+    with pytest.raises(ConfigFileError, match="not UTF-8 text"):
+        load_file(str(binary))
+
+
+def test_a_list_at_the_top_is_refused_at_line_one() -> None:
+    [(line, path, message)] = problems("- name: a\n")
+    assert (line, path, message) == (1, "", "Expected `object`, got `array`")
+
+
+def test_a_date_like_api_version_stays_text() -> None:
+    text = complete().replace(
+        "    secret_env: PRIMARY_API_KEY\n", "    secret_env: PRIMARY_API_KEY\n    settings_x: 1\n"
+    )
+    assert problems(text)[0][1] == "providers[0].settings_x"
+    loaded = load_text(
+        "providers:\n  - name: a\n    type: azure\n    base_url: https://a.example.com\n"
+        "    settings: {api_version: 2024-10-21}\n",
+        "routerx.yaml",
+    )
+    assert loaded.document.providers[0].settings.api_version == "2024-10-21"

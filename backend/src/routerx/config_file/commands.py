@@ -93,11 +93,18 @@ def _diff(settings: Settings, path: str, prune: bool) -> int:
     return _with_database(settings, work)
 
 
+def _user() -> str:
+    try:
+        return getpass.getuser()[:40]
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "unknown"
+
+
 def _apply(settings: Settings, path: str, prune: bool) -> int:
     from routerx.config_file.apply import apply_file
 
     loaded = load_file(path)
-    actor = f"config-file:{getpass.getuser()}"
+    actor = f"config-file:{_user()}"
 
     async def work() -> int:
         result = await apply_file(loaded, actor=actor, prune=prune)
