@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from routerx.config_file.loader import ConfigFileError, load_file
+from routerx.config_file.loader import ConfigFileError, load_file, load_text
 from routerx.config_file.plan import Plan
 from routerx.config_file.schema import json_schema
 from routerx.settings import Settings
@@ -146,9 +146,15 @@ def _import_litellm(path: str, output: str | None) -> int:
     from routerx.config_file.litellm import import_litellm_file
 
     imported = import_litellm_file(path)
-    _write(render_yaml(imported.document), output)
+    text = render_yaml(imported.document)
+    _write(text, output)
     for note in imported.unmapped:
         print(f"not mapped: {note}", file=sys.stderr)
+    try:
+        load_text(text, output or "routerx.yaml")
+    except ConfigFileError as exc:  # e.g. a fallback target lacking a capability: fix by hand
+        print(f"the result needs editing before it applies:\n{exc}", file=sys.stderr)
+        return REFUSED
     return 0
 
 
