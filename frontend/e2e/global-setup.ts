@@ -170,6 +170,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
     process.env.E2E_BASE_URL = `http://127.0.0.1:${consolePort}`;
     process.env.E2E_GATEWAY_URL = `http://127.0.0.1:${gatewayPort}`;
+    process.env.E2E_DATABASE_URL = backendEnv.DATABASE_URL;
     process.env.E2E_ADMIN_URL = adminUrl;
     process.env.E2E_WORK_DIR = work;
     writeFileSync(path.join(ARTIFACTS, "stack.json"), JSON.stringify({ console: process.env.E2E_BASE_URL, gateway: process.env.E2E_GATEWAY_URL, admin: adminUrl, work }, null, 2));

@@ -1,4 +1,4 @@
-"""routerx gateway | admin | migrate | seed | create-admin"""
+"""routerx gateway | admin | migrate | seed | create-admin | config"""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 
+from routerx.config_file import commands as config_commands
 from routerx.settings import Settings, SettingsError, get_settings
 from routerx.telemetry.logging import configure_logging
 
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "create-admin", help="create or reset an admin user (password from ROUTERX_ADMIN_PASSWORD)"
     )
     create_admin.add_argument("--username", default="admin")
+    config_commands.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -136,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         _migrate(settings)
     elif args.command == "create-admin":
         return _create_admin(settings, args.username)
+    elif args.command == "config":
+        return config_commands.run(args, settings)
     else:
         _seed(settings)
     return 0

@@ -67,6 +67,9 @@ class Settings:
     log_flush_interval_s: float = 0.5
     upstream_timeout_s: float = 120.0
     otel_endpoint: str = ""
+    # Configuration as code: a file the admin service applies at start and on SIGHUP.
+    config_file: str = ""
+    config_file_allow_api_edits: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -128,6 +131,10 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
         ),
         upstream_timeout_s=_float("UPSTREAM_TIMEOUT_S", get("UPSTREAM_TIMEOUT_S", "120")),
         otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+        config_file=get("CONFIG_FILE", "").strip(),
+        config_file_allow_api_edits=_bool(
+            "CONFIG_FILE_ALLOW_API_EDITS", get("CONFIG_FILE_ALLOW_API_EDITS", "false")
+        ),
     )
 
 

@@ -83,6 +83,8 @@ export interface Provider {
   secret_env: string | null;
   created_at: string;
   updated_at: string;
+  /** The configuration file this resource comes from; the API refuses edits to it. */
+  managed_by: string | null;
 }
 
 export interface ProviderWrite {
@@ -115,6 +117,8 @@ export interface Rule {
   enabled: boolean;
   created_at: string;
   updated_at: string;
+  /** The configuration file this resource comes from; the API refuses edits to it. */
+  managed_by: string | null;
 }
 
 export interface RuleWrite {
@@ -162,6 +166,8 @@ export interface Tenant {
   allowed_models: string[];
   created_at: string;
   updated_at: string;
+  /** The configuration file this resource comes from; the API refuses edits to it. */
+  managed_by: string | null;
 }
 
 export interface TenantWrite {
@@ -183,6 +189,7 @@ export interface ApiKey {
   created_at: string;
   revoked_at: string | null;
   last_used_at: string | null;
+  managed_by: string | null;
 }
 
 export interface CreatedKey {

@@ -1,8 +1,8 @@
 """The admin API: a Starlette app of its own, on its own port (ADMIN_PORT, default 8081).
 
-Lifespan: open the app's database context, run the production guard, and on shutdown close the
-gateway client, the throttle's Redis connection and the database. The schema must already be
-migrated (`routerx migrate`).
+Lifespan: open the app's database context, run the production guard, apply CONFIG_FILE (and
+again on SIGHUP), and on shutdown close the gateway client, the throttle's Redis connection and
+the database. The schema must already be migrated (`routerx migrate`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from routerx.admin.guard import check_production
 from routerx.admin.openapi import build_openapi, package_version
 from routerx.admin.routes import ENDPOINTS
 from routerx.admin.services import AdminServices
+from routerx.config_file.service import apply_at_start, reload_on_sighup
 from routerx.settings import Settings, get_settings
 
 
@@ -42,7 +43,13 @@ def build_admin_app(settings: Settings | None = None) -> Starlette:
         try:
             with database.active():
                 await check_production(settings)
-            yield
+                if settings.config_file:
+                    await apply_at_start(settings.config_file)
+            if settings.config_file:
+                with reload_on_sighup(settings.config_file, database.active):
+                    yield
+            else:
+                yield
         finally:
             await services.close()
             await database.close()

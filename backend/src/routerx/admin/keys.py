@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 from routerx.admin import audit
 from routerx.admin.endpoint import Call, given_fields
 from routerx.admin.errors import not_found
+from routerx.admin.managed import refuse_if_managed
 from routerx.admin.pagination import Page, PageQuery, Timestamp, paginate
 from routerx.admin.tenants import RateLimit, get_tenant
 from routerx.auth.api_keys import digest_key, display_prefix, generate_key
@@ -36,6 +37,7 @@ class KeyView(msgspec.Struct):
     created_at: Timestamp
     revoked_at: Timestamp | None
     last_used_at: Timestamp | None
+    managed_by: str | None
 
 
 class CreatedKey(msgspec.Struct):
@@ -73,6 +75,7 @@ def view(key: ApiKey) -> KeyView:
         key.created_at,
         key.revoked_at,
         key.last_used_at,
+        key.managed_by,
     )
 
 
@@ -119,6 +122,7 @@ async def create_key(call: Call) -> CreatedKey:
 async def update_key(call: Call) -> KeyView:
     body: KeyUpdate = call.body
     key = await _tenant_key(call)
+    refuse_if_managed(call, f"API key {key.name!r}", key.managed_by)
     before = view(key)
     changes = given_fields(body)
     async with in_transaction():
@@ -132,6 +136,7 @@ async def update_key(call: Call) -> KeyView:
 async def revoke_key(call: Call) -> KeyView:
     """Revoking is final and idempotent; the key stays listed, marked revoked."""
     key = await _tenant_key(call)
+    refuse_if_managed(call, f"API key {key.name!r}", key.managed_by)
     if key.status == "revoked":
         return view(key)
     before = view(key)
@@ -146,6 +151,7 @@ async def revoke_key(call: Call) -> KeyView:
 
 async def delete_key(call: Call) -> None:
     key = await _tenant_key(call)
+    refuse_if_managed(call, f"API key {key.name!r}", key.managed_by)
     async with in_transaction():
         await audit.record(call.actor, "delete", "api_key", key.id, before=view(key))
         await key.delete()

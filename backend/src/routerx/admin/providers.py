@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from routerx.admin import audit
 from routerx.admin.endpoint import Call, given_fields
 from routerx.admin.errors import conflict, invalid, not_found
+from routerx.admin.managed import refuse_if_managed
 from routerx.admin.pagination import Page, PageQuery, Timestamp, paginate
 from routerx.admin.provider_settings import ProviderSettings, breaker_problem, read_settings
 from routerx.auth.secrets import MASK, encrypt_secret
@@ -67,6 +68,7 @@ class ProviderView(msgspec.Struct):
     secret_env: str | None
     created_at: Timestamp
     updated_at: Timestamp
+    managed_by: str | None  # the configuration file this provider comes from
 
 
 class ProviderCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -115,6 +117,7 @@ def view(provider: Provider) -> ProviderView:
         provider.secret_env,
         provider.created_at,
         provider.updated_at,
+        provider.managed_by,
     )
 
 
@@ -144,7 +147,7 @@ async def read_provider(call: Call) -> ProviderView:
     return view(await get_provider(call.path["provider_id"]))
 
 
-def _check(
+def check_provider_fields(
     type_: str,
     base_url: str,
     capabilities: Sequence[str],
@@ -187,7 +190,9 @@ def _name_taken(name: object) -> Exception:
 
 async def create_provider(call: Call) -> ProviderView:
     body: ProviderCreate = call.body
-    _check(body.type, body.base_url, body.capabilities, body.settings, body.secret, body.secret_env)
+    check_provider_fields(
+        body.type, body.base_url, body.capabilities, body.settings, body.secret, body.secret_env
+    )
     settings = call.services.settings
     try:
         async with in_transaction():
@@ -237,8 +242,9 @@ async def _check_rules_still_valid(provider: Provider, changes: dict[str, Any]) 
 async def update_provider(call: Call) -> ProviderView:
     body: ProviderUpdate = call.body
     provider = await get_provider(call.path["provider_id"])
+    refuse_if_managed(call, f"Provider {provider.name!r}", provider.managed_by)
     changes = given_fields(body)
-    _check(
+    check_provider_fields(
         changes.get("type", provider.type),
         changes.get("base_url", provider.base_url),
         changes.get("capabilities", provider.capabilities),
@@ -274,6 +280,7 @@ async def update_provider(call: Call) -> ProviderView:
 
 async def delete_provider(call: Call) -> None:
     provider = await get_provider(call.path["provider_id"])
+    refuse_if_managed(call, f"Provider {provider.name!r}", provider.managed_by)
     rules = await rules_targeting(provider.name)
     if rules:
         names = ", ".join(rule.name for rule in rules)

@@ -143,6 +143,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "Delete a tenant with its keys and tenant rules",
         "tenants",
         status=204,
+        errors=(409,),
     ),
     # A tenant's API keys
     Endpoint(
@@ -176,11 +177,28 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "keys",
         keys.KeyView,
         body=keys.KeyUpdate,
+        errors=(409,),
     ),
     Endpoint(
-        "POST", KEY + "/revoke", keys.revoke_key, "admin", "Revoke an API key", "keys", keys.KeyView
+        "POST",
+        KEY + "/revoke",
+        keys.revoke_key,
+        "admin",
+        "Revoke an API key",
+        "keys",
+        keys.KeyView,
+        errors=(409,),
     ),
-    Endpoint("DELETE", KEY, keys.delete_key, "admin", "Delete an API key", "keys", status=204),
+    Endpoint(
+        "DELETE",
+        KEY,
+        keys.delete_key,
+        "admin",
+        "Delete an API key",
+        "keys",
+        status=204,
+        errors=(409,),
+    ),
     # A tenant's request log
     Endpoint(
         "GET",
@@ -303,7 +321,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         errors=(409,),
     ),
     Endpoint(
-        "DELETE", RULE, rules.delete_rule, "admin", "Delete a routing rule", "rules", status=204
+        "DELETE",
+        RULE,
+        rules.delete_rule,
+        "admin",
+        "Delete a routing rule",
+        "rules",
+        status=204,
+        errors=(409,),
     ),
     # Breakers, live from the gateway
     Endpoint(

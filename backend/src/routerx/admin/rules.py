@@ -18,6 +18,7 @@ from routerx.admin import audit
 from routerx.admin.endpoint import Call, given_fields
 from routerx.admin.errors import conflict, gateway_unavailable, invalid, not_found
 from routerx.admin.gateway_client import GatewayUnavailable
+from routerx.admin.managed import refuse_if_managed
 from routerx.admin.pagination import Id, Page, PageQuery, Timestamp, paginate
 from routerx.admin.providers import ModelName, ProviderName
 from routerx.storage.config_version import bump_config_version
@@ -61,6 +62,7 @@ class RuleView(msgspec.Struct):
     enabled: bool
     created_at: Timestamp
     updated_at: Timestamp
+    managed_by: str | None
 
 
 class RuleCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -124,6 +126,7 @@ def view(rule: RoutingRule) -> RuleView:
         rule.enabled,
         rule.created_at,
         rule.updated_at,
+        rule.managed_by,
     )
 
 
@@ -207,6 +210,7 @@ async def create_rule(call: Call) -> RuleView:
 async def update_rule(call: Call) -> RuleView:
     body: RuleUpdate = call.body
     rule = await get_rule(call.path["rule_id"])
+    refuse_if_managed(call, f"Rule {rule.name!r}", rule.managed_by)
     before = view(rule)
     changes = given_fields(body)
     targets = changes.get("targets", before.targets)
@@ -230,6 +234,7 @@ async def update_rule(call: Call) -> RuleView:
 
 async def delete_rule(call: Call) -> None:
     rule = await get_rule(call.path["rule_id"])
+    refuse_if_managed(call, f"Rule {rule.name!r}", rule.managed_by)
     async with in_transaction():
         await audit.record(call.actor, "delete", "routing_rule", rule.id, before=view(rule))
         await rule.delete()

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from routerx.admin import audit
 from routerx.admin.endpoint import Call, given_fields
 from routerx.admin.errors import conflict, not_found
+from routerx.admin.managed import refuse_if_managed
 from routerx.admin.pagination import Page, PageQuery, Text100, Timestamp, paginate
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import Tenant
@@ -34,6 +35,7 @@ class TenantView(msgspec.Struct):
     allowed_models: list[str]
     created_at: Timestamp
     updated_at: Timestamp
+    managed_by: str | None
 
 
 class TenantCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -67,6 +69,7 @@ def view(tenant: Tenant) -> TenantView:
         list(tenant.allowed_models or []),
         tenant.created_at,
         tenant.updated_at,
+        tenant.managed_by,
     )
 
 
@@ -116,6 +119,7 @@ async def create_tenant(call: Call) -> TenantView:
 async def update_tenant(call: Call) -> TenantView:
     body: TenantUpdate = call.body
     tenant = await get_tenant(call.path["tenant_id"])
+    refuse_if_managed(call, f"Tenant {tenant.name!r}", tenant.managed_by)
     before = view(tenant)
     changes = given_fields(body)
     try:
@@ -132,6 +136,7 @@ async def update_tenant(call: Call) -> TenantView:
 async def delete_tenant(call: Call) -> None:
     """Deletes the tenant with its keys and tenant-scoped rules; its logs stay."""
     tenant = await get_tenant(call.path["tenant_id"])
+    refuse_if_managed(call, f"Tenant {tenant.name!r}", tenant.managed_by)
     async with in_transaction():
         await audit.record(call.actor, "delete", "tenant", tenant.id, before=view(tenant))
         await tenant.delete()

@@ -29,6 +29,7 @@ class Provider(Model):
     settings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     secret_ciphertext = fields.CharField(max_length=4096, null=True)
     secret_env = fields.CharField(max_length=100, null=True)
+    managed_by = fields.CharField(max_length=500, null=True)  # the configuration file's path
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -50,6 +51,7 @@ class RoutingRule(Model):
     targets: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     hedge_delay_ms = fields.IntField(null=True)
     enabled = fields.BooleanField(default=True)
+    managed_by = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

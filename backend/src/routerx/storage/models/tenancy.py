@@ -12,6 +12,7 @@ class Tenant(Model):
     tpm_limit = fields.IntField(null=True)
     # An empty list allows every routed model.
     allowed_models: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    managed_by = fields.CharField(max_length=500, null=True)  # the configuration file's path
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -32,6 +33,7 @@ class ApiKey(Model):
     status = fields.CharField(max_length=16, default="active")  # active | revoked
     rpm_limit = fields.IntField(null=True)
     tpm_limit = fields.IntField(null=True)
+    managed_by = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)

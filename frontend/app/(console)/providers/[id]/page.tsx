@@ -10,6 +10,7 @@ import { useCanWrite } from "@/lib/session";
 import type { Provider, ProviderWrite } from "@/lib/api/types";
 import { Alert, BreakerPill, Card, KeyValue, Loadable, PageHeader, Pill, ReadOnlyNotice } from "@/components/ui";
 import { ProviderForm } from "@/components/provider-form";
+import { ManagedBadge, ManagedNotice } from "@/components/managed-by-file";
 import { ResetBreakerButton, openFor } from "@/components/breakers";
 import { FaultsCard, SecretCard } from "@/components/provider-cards";
 
@@ -44,6 +45,7 @@ export default function ProviderPage() {
       <Loadable {...provider}>
         {(p) => {
           const breaker = breakers.byProvider.get(p.name);
+          const editable = canWrite && !p.managed_by;
           return (
             <>
               <PageHeader
@@ -52,7 +54,8 @@ export default function ProviderPage() {
                 actions={
                   <>
                     {p.enabled ? <Pill tone="green">Enabled</Pill> : <Pill tone="gray">Disabled</Pill>}
-                    {canWrite ? (
+                    <ManagedBadge file={p.managed_by} />
+                    {editable ? (
                       <button type="button" className="btn btn-danger" onClick={() => void remove(p)}>
                         Delete provider
                       </button>
@@ -62,6 +65,7 @@ export default function ProviderPage() {
               />
               <div className="stack">
                 {!canWrite ? <ReadOnlyNotice /> : null}
+                <ManagedNotice file={p.managed_by} />
                 {deleteError ? <Alert tone="error" title="Not deleted">{deleteError}</Alert> : null}
                 <Card
                   title="Circuit breaker"
@@ -80,10 +84,10 @@ export default function ProviderPage() {
                   />
                   {breakers.error ? <p className="field-error">Live state unavailable: {errorMessage(breakers.error)}</p> : null}
                 </Card>
-                {p.type === "mock" ? <FaultsCard provider={p} readOnly={!canWrite} onSaved={provider.reload} /> : null}
-                <SecretCard provider={p} readOnly={!canWrite} onSaved={provider.reload} />
+                {p.type === "mock" ? <FaultsCard provider={p} readOnly={!editable} onSaved={provider.reload} /> : null}
+                <SecretCard provider={p} readOnly={!editable} onSaved={provider.reload} />
                 <Card title="Configuration">
-                  <ProviderForm provider={p} readOnly={!canWrite} onSubmit={save} submitLabel="Save changes" />
+                  <ProviderForm provider={p} readOnly={!editable} onSubmit={save} submitLabel="Save changes" />
                 </Card>
               </div>
             </>

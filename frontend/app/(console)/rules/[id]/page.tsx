@@ -9,6 +9,7 @@ import { useCanWrite } from "@/lib/session";
 import type { Rule, RuleWrite } from "@/lib/api/types";
 import { Alert, Card, Loadable, PageHeader, ReadOnlyNotice } from "@/components/ui";
 import { RuleForm } from "@/components/rule-form";
+import { ManagedBadge, ManagedNotice } from "@/components/managed-by-file";
 
 export default function RulePage() {
   const { id } = useParams<{ id: string }>();
@@ -44,7 +45,8 @@ export default function RulePage() {
                   <Link className="btn" href={`/rules/tester?model=${encodeURIComponent(r.model_pattern)}&capability=${r.capability}${r.tenant_id ? `&tenant_id=${r.tenant_id}` : ""}`}>
                     Test this rule
                   </Link>
-                  {canWrite ? (
+                  <ManagedBadge file={r.managed_by} />
+                  {canWrite && !r.managed_by ? (
                     <button type="button" className="btn btn-danger" onClick={() => void remove(r)}>
                       Delete rule
                     </button>
@@ -54,9 +56,10 @@ export default function RulePage() {
             />
             <div className="stack">
               {!canWrite ? <ReadOnlyNotice /> : null}
+              <ManagedNotice file={r.managed_by} />
               {deleteError ? <Alert tone="error" title="Not deleted">{deleteError}</Alert> : null}
               <Card>
-                <RuleForm rule={r} readOnly={!canWrite} onSubmit={save} submitLabel="Save rule" />
+                <RuleForm rule={r} readOnly={!canWrite || Boolean(r.managed_by)} onSubmit={save} submitLabel="Save rule" />
               </Card>
             </div>
           </>

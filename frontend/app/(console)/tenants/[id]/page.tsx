@@ -9,6 +9,7 @@ import { useCanWrite } from "@/lib/session";
 import type { ApiKey, CreatedKey, Page, Tenant, TenantWrite } from "@/lib/api/types";
 import { Alert, Card, CopyButton, EmptyState, Loadable, NO_ERRORS, PageHeader, Pill, ReadOnlyNotice, TextField, formErrorsFrom, type FormErrors } from "@/components/ui";
 import { TenantForm } from "@/components/tenant-form";
+import { ManagedBadge, ManagedNotice } from "@/components/managed-by-file";
 import { formatDateTime, formatNumber } from "@/lib/format";
 import { numberOrNull, paramIn } from "@/lib/forms";
 
@@ -113,7 +114,9 @@ function Keys({ tenant }: { tenant: Tenant }) {
                 <tbody>
                   {page.data.map((k) => (
                     <tr key={k.id}>
-                      <td className="strong">{k.name || <span className="muted">unnamed</span>}</td>
+                      <td className="strong">
+                        {k.name || <span className="muted">unnamed</span>} <ManagedBadge file={k.managed_by} />
+                      </td>
                       <td className="mono">{k.prefix}…</td>
                       <td>{k.status === "active" ? <Pill tone="green">active</Pill> : <Pill tone="gray">revoked</Pill>}</td>
                       <td className="num">{k.rpm_limit ? formatNumber(k.rpm_limit) : <span className="muted">—</span>}</td>
@@ -122,7 +125,9 @@ function Keys({ tenant }: { tenant: Tenant }) {
                       <td className="nowrap muted">{formatDateTime(k.last_used_at)}</td>
                       {canWrite ? (
                         <td className="actions">
-                          {k.status === "active" ? (
+                          {k.managed_by ? (
+                            <span className="muted">in {k.managed_by}</span>
+                          ) : k.status === "active" ? (
                             <button type="button" className="btn btn-small btn-danger" onClick={() => void revoke(k)} aria-label={`Revoke key ${k.name || k.prefix}`}>
                               Revoke
                             </button>
@@ -179,7 +184,8 @@ export default function TenantPage() {
               actions={
                 <>
                   {t.status === "active" ? <Pill tone="green">active</Pill> : <Pill tone="gray">disabled</Pill>}
-                  {canWrite ? (
+                  <ManagedBadge file={t.managed_by} />
+                  {canWrite && !t.managed_by ? (
                     <button type="button" className="btn btn-danger" onClick={() => void remove(t)}>
                       Delete tenant
                     </button>
@@ -189,10 +195,11 @@ export default function TenantPage() {
             />
             <div className="stack">
               {!canWrite ? <ReadOnlyNotice /> : null}
+              <ManagedNotice file={t.managed_by} />
               {deleteError ? <Alert tone="error" title="Not deleted">{deleteError}</Alert> : null}
               <Keys tenant={t} />
               <Card title="Limits and models">
-                <TenantForm tenant={t} readOnly={!canWrite} onSubmit={save} submitLabel="Save tenant" />
+                <TenantForm tenant={t} readOnly={!canWrite || Boolean(t.managed_by)} onSubmit={save} submitLabel="Save tenant" />
               </Card>
             </div>
           </>
