@@ -66,8 +66,9 @@ check: install-backend install-frontend ## ruff, ruff format, mypy --strict, tsc
 services: ## install and start PostgreSQL and Redis for the tests when missing or down
 	@bash scripts/ensure_services.sh
 
-test-backend: install-backend services
-	cd backend && .venv/bin/pytest -q -p no:cacheprovider
+# ROUTERX_CONSOLE_TESTS=1: the console security tests (`-m console`) run too, so nothing skips.
+test-backend: install-backend install-frontend services
+	cd backend && ROUTERX_CONSOLE_TESTS=1 .venv/bin/pytest -q -p no:cacheprovider
 
 test-e2e: install ## console end-to-end tests in Debian Chromium against the real stack
 	@bash scripts/ensure_chromium.sh

@@ -23,11 +23,12 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production NEXT_TELEMETRY_DISABLED=1
 WORKDIR /app
 # Owned by root and read-only for the `node` user; only Next's cache directory is writable.
-COPY --from=build /app/package.json /app/next.config.ts ./
+COPY --from=build /app/package.json /app/next.config.ts /app/server.mjs ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/.next ./.next
 RUN mkdir .next/cache && chown node:node .next/cache
 # The base image's `node` user, by id so that Kubernetes can verify runAsNonRoot.
 USER 1000:1000
 EXPOSE 3000
-CMD ["node", "node_modules/next/dist/bin/next", "start", "-p", "3000"]
+# server.mjs binds 127.0.0.1 unless HOST says otherwise: Compose and Kubernetes set HOST=0.0.0.0.
+CMD ["node", "server.mjs"]

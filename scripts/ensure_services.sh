@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL and Redis are installed and running on 127.0.0.1 for the test suite.
+# Make sure PostgreSQL and Redis are installed and running on 127.0.0.1 for the test suite, and
+# that the tools some tests drive are installed: promtool (Debian `prometheus`) and wrk.
 set -euo pipefail
 
 apt_updated=0
@@ -13,6 +14,12 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1; then
 fi
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "installing Redis"; apt_install redis-server
+fi
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "installing promtool (Debian prometheus)"; apt_install --no-install-recommends prometheus
+fi
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk"; apt_install wrk
 fi
 
 if ! pg_isready -h 127.0.0.1 -p 5432 -q; then

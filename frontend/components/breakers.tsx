@@ -87,6 +87,15 @@ export function BreakerTable() {
                 <td className="strong">
                   {b.provider}
                   {!b.enabled ? <span className="muted"> ({b.configured ? "disabled" : "removed"})</span> : null}
+                  {(b.targets ?? []).length > 1 || (b.targets ?? []).some((t) => t.model !== "*") ? (
+                    <ul className="muted" aria-label={`Targets of ${b.provider}`} style={{ margin: "4px 0 0", paddingLeft: 16, fontWeight: "normal" }}>
+                      {(b.targets ?? []).map((t) => (
+                        <li key={t.model} data-target={t.model}>
+                          <span className="mono">{t.model}</span> <BreakerPill state={t.state} />
+                        </li>
+                      ))}
+                    </ul>
+                  ) : null}
                 </td>
                 <td>
                   <BreakerPill state={b.state} />

@@ -1,9 +1,10 @@
 "use client";
 
 import { useState, type FormEvent } from "react";
-import type { BreakerSettings, Capability, Provider, ProviderSettings, ProviderType, ProviderWrite, TimeoutSettings } from "@/lib/api/types";
+import type { BreakerSettings, Capability, Provider, ProviderPreset, ProviderSettings, ProviderType, ProviderWrite, TimeoutSettings } from "@/lib/api/types";
 import { CAPABILITIES, PROVIDER_TYPES } from "@/lib/api/types";
 import { compact, numberOrNull, numberText, paramIn } from "@/lib/forms";
+import { ProviderPresetPicker } from "./provider-preset-picker";
 import { Alert, CheckboxField, NO_ERRORS, SelectField, TextField, formErrorsFrom, type FormErrors } from "./ui";
 
 const TYPE_LABELS: Record<ProviderType, string> = {
@@ -13,6 +14,8 @@ const TYPE_LABELS: Record<ProviderType, string> = {
   azure: "Azure OpenAI",
   anthropic: "Anthropic",
   gemini: "Google Gemini",
+  bedrock: "AWS Bedrock",
+  vertex: "Google Vertex AI",
 };
 
 const TIMEOUT_FIELDS: { key: keyof TimeoutSettings; label: string; hint: string }[] = [
@@ -52,6 +55,10 @@ interface Draft {
   breaker: Record<string, string>;
   secret: string;
   secret_env: string;
+  preset: string;
+  region: string;
+  project: string;
+  location: string;
 }
 
 function draftOf(provider: Provider | undefined): Draft {
@@ -73,10 +80,19 @@ function draftOf(provider: Provider | undefined): Draft {
     breaker,
     secret: "",
     secret_env: "",
+    preset: settings.preset ?? "",
+    region: settings.region ?? "",
+    project: settings.project ?? "",
+    location: settings.location ?? "",
   };
 }
 
 const OPENAI_FAMILY: ProviderType[] = ["openai", "azure", "openai_compatible"];
+
+const SECRET_HINTS: Partial<Record<ProviderType, string>> = {
+  bedrock: 'JSON {"access_key_id": …, "secret_access_key": …}; leave both empty for the standard AWS credential chain.',
+  vertex: "A service-account JSON key, best through an environment variable; leave both empty for Application Default Credentials.",
+};
 
 function settingsOf(draft: Draft, base: ProviderSettings): ProviderSettings {
   const timeouts: Record<string, number | null> = {};
@@ -88,6 +104,10 @@ function settingsOf(draft: Draft, base: ProviderSettings): ProviderSettings {
   settings.breaker = compact(breaker) ?? null;
   settings.api_version = draft.type === "azure" && draft.api_version.trim() ? draft.api_version.trim() : null;
   settings.stream_include_usage = OPENAI_FAMILY.includes(draft.type) && !draft.stream_include_usage ? false : null;
+  settings.preset = draft.type === "openai_compatible" && draft.preset ? draft.preset : null;
+  settings.region = draft.type === "bedrock" && draft.region.trim() ? draft.region.trim() : null;
+  settings.project = draft.type === "vertex" && draft.project.trim() ? draft.project.trim() : null;
+  settings.location = draft.type === "vertex" && draft.location.trim() ? draft.location.trim() : null;
   const out: ProviderSettings = {};
   for (const [key, value] of Object.entries(settings)) {
     if (value !== null && value !== undefined) (out as Record<string, unknown>)[key] = value;
@@ -144,6 +164,20 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
     }
   };
 
+  const pickPreset = (preset: ProviderPreset | null) => {
+    if (preset === null) return set("preset", "");
+    setDraft((d) => ({
+      ...d,
+      preset: preset.name,
+      type: preset.type,
+      base_url: preset.base_url,
+      capabilities: preset.capabilities,
+      stream_include_usage: preset.stream_include_usage,
+      name: d.name || preset.name,
+    }));
+    setSaved(false);
+  };
+
   const toggleCapability = (cap: Capability, on: boolean) => {
     set("capabilities", on ? [...draft.capabilities, cap].filter((c, i, all) => all.indexOf(c) === i) : draft.capabilities.filter((c) => c !== cap));
   };
@@ -153,6 +187,7 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
       {errors.form ? <Alert tone="error" title="Not saved">{errors.form}</Alert> : null}
       {saved && !creating ? <Alert tone="success">Saved. The gateway picks the change up within two seconds.</Alert> : null}
       <fieldset disabled={readOnly || busy} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }} className="form">
+        {creating ? <ProviderPresetPicker value={draft.preset} onPick={pickPreset} /> : null}
         <div className="form-grid">
           <TextField label="Name" value={draft.name} onChange={(e) => set("name", e.target.value)} error={err("name")} hint="Letters, digits, dot, dash, underscore. Rules refer to it." required />
           <SelectField label="Type" value={draft.type} onChange={(e) => set("type", e.target.value as ProviderType)} error={err("type")}>
@@ -172,6 +207,15 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
           />
           {draft.type === "azure" ? (
             <TextField label="API version" value={draft.api_version} onChange={(e) => set("api_version", e.target.value)} error={err("settings.api_version")} placeholder="2024-10-21" />
+          ) : null}
+          {draft.type === "bedrock" ? (
+            <TextField label="AWS region" value={draft.region} onChange={(e) => set("region", e.target.value)} error={err("settings.region")} placeholder="us-east-1" required />
+          ) : null}
+          {draft.type === "vertex" ? (
+            <>
+              <TextField label="Google Cloud project" value={draft.project} onChange={(e) => set("project", e.target.value)} error={err("settings.project")} required />
+              <TextField label="Location" value={draft.location} onChange={(e) => set("location", e.target.value)} error={err("settings.location")} placeholder="us-central1" required />
+            </>
           ) : null}
         </div>
         {OPENAI_FAMILY.includes(draft.type) ? (
@@ -270,7 +314,7 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
               Write-only: stored encrypted and never shown again. Or name an environment variable the gateway reads. Not needed for the mock.
             </p>
             <div className="form-grid">
-              <TextField label="API key" type="password" autoComplete="new-password" value={draft.secret} onChange={(e) => set("secret", e.target.value)} error={err("secret")} />
+              <TextField label="API key" type="password" autoComplete="new-password" value={draft.secret} onChange={(e) => set("secret", e.target.value)} error={err("secret")} hint={SECRET_HINTS[draft.type]} />
               <TextField label="Or environment variable" value={draft.secret_env} onChange={(e) => set("secret_env", e.target.value)} error={err("secret_env")} placeholder="OPENAI_API_KEY" />
             </div>
           </fieldset>

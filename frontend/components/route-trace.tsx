@@ -8,7 +8,18 @@ const OUTCOMES: Record<string, { label: string; tone: Tone }> = {
   client_error: { label: "client error", tone: "amber" },
   skipped_open: { label: "skipped: breaker open", tone: "gray" },
   cancelled: { label: "cancelled", tone: "gray" },
+  interrupted: { label: "interrupted mid-stream", tone: "red" },
+  rescued: { label: "rescued: continued the answer", tone: "green" },
+  skipped_no_prefill: { label: "skipped: cannot continue", tone: "gray" },
+  skipped_context_window: { label: "skipped: context window too small", tone: "gray" },
 };
+
+/** A stream's pieces: the attempt that was cut and each continuation, numbered in order. */
+function pieceNumbers(attempts: Attempt[]): (number | null)[] {
+  if (!attempts.some((a) => a.outcome === "rescued")) return attempts.map(() => null);
+  let piece = 0;
+  return attempts.map((a) => (a.outcome === "interrupted" || a.outcome === "rescued" ? ++piece : null));
+}
 
 /** The attempts of one request as a small timeline: bars placed by when they ran, sized by how long. */
 export function RouteTrace({ attempts, totalMs }: { attempts: Attempt[]; totalMs: number }) {
@@ -23,6 +34,7 @@ export function RouteTrace({ attempts, totalMs }: { attempts: Attempt[]; totalMs
     return { a, start };
   });
   const span = Math.max(totalMs, clock, 1);
+  const pieces = pieceNumbers(attempts);
   return (
     <div className="trace" role="list" aria-label="Attempts">
       {placed.map(({ a, start }, i) => {
@@ -62,6 +74,13 @@ export function RouteTrace({ attempts, totalMs }: { attempts: Attempt[]; totalMs
                   </>
                 ) : null}
                 {a.hedged ? <Pill tone="violet">hedged</Pill> : null}
+                {a.reason ? (
+                  <>
+                    <span>·</span>
+                    <span title="why routing chose this target">{a.reason}</span>
+                  </>
+                ) : null}
+                {pieces[i] !== null ? <Pill tone="violet">{`piece ${pieces[i]}`}</Pill> : null}
               </div>
             </div>
           </div>

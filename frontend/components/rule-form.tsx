@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 import { useApi } from "@/lib/use-api";
-import type { Page, Provider, Rule, RuleCapability, RuleWrite, Tenant } from "@/lib/api/types";
+import type { OnTransient, Page, Provider, Rule, RuleCapability, RuleWrite, StreamRescue, Tenant } from "@/lib/api/types";
 import { numberOrNull, numberText, paramIn } from "@/lib/forms";
 import { Alert, CheckboxField, NO_ERRORS, SelectField, TextField, formErrorsFrom, type FormErrors } from "./ui";
 
@@ -19,6 +19,9 @@ interface Draft {
   capability: RuleCapability;
   tenant_id: string;
   hedge_delay_ms: string;
+  balancing: "weighted" | "latency";
+  stream_rescue: StreamRescue;
+  on_transient: OnTransient;
   enabled: boolean;
   targets: TargetDraft[];
 }
@@ -29,7 +32,10 @@ function draftOf(rule: Rule | undefined): Draft {
     model_pattern: rule?.model_pattern ?? "",
     capability: rule?.capability ?? "text",
     tenant_id: rule?.tenant_id ? String(rule.tenant_id) : "",
-    hedge_delay_ms: numberText(rule?.hedge_delay_ms),
+    hedge_delay_ms: rule?.hedge_delay_ms === "auto" ? "auto" : numberText(rule?.hedge_delay_ms),
+    balancing: rule?.balancing ?? "weighted",
+    stream_rescue: rule?.stream_rescue ?? "error",
+    on_transient: rule?.on_transient ?? "retry_same",
     enabled: rule?.enabled ?? true,
     targets: (rule?.targets ?? [{ provider: "", model: "", weight: 1, tier: 0 }]).map((t) => ({
       provider: t.provider,
@@ -47,7 +53,7 @@ export function tierName(tier: number): string {
   return `tier ${tier}`;
 }
 
-const FIELDS = ["name", "model_pattern", "capability", "tenant_id", "hedge_delay_ms", "enabled", "targets"];
+const FIELDS = ["name", "model_pattern", "capability", "tenant_id", "hedge_delay_ms", "balancing", "stream_rescue", "on_transient", "enabled", "targets"];
 
 export function RuleForm({ rule, readOnly, onSubmit, submitLabel }: {
   rule?: Rule;
@@ -76,7 +82,10 @@ export function RuleForm({ rule, readOnly, onSubmit, submitLabel }: {
       model_pattern: draft.model_pattern.trim(),
       capability: draft.capability,
       tenant_id: draft.tenant_id ? Number(draft.tenant_id) : null,
-      hedge_delay_ms: numberOrNull(draft.hedge_delay_ms),
+      hedge_delay_ms: draft.hedge_delay_ms.trim().toLowerCase() === "auto" ? "auto" : numberOrNull(draft.hedge_delay_ms),
+      balancing: draft.balancing,
+      stream_rescue: draft.stream_rescue,
+      on_transient: draft.on_transient,
       enabled: draft.enabled,
       targets: draft.targets.map((t) => ({
         provider: t.provider,
@@ -133,14 +142,25 @@ export function RuleForm({ rule, readOnly, onSubmit, submitLabel }: {
           </SelectField>
           <TextField
             label="Hedging delay (ms)"
-            type="number"
-            min="1"
+            inputMode="numeric"
             value={draft.hedge_delay_ms}
             onChange={(e) => set("hedge_delay_ms", e.target.value)}
             error={err("hedge_delay_ms")}
-            hint="Empty: no hedging. Otherwise the next target is also tried when the first has not answered after this long."
+            hint="Empty: no hedging. A number: the next target is also tried when the first has not answered after this long. auto: the first target's measured p95."
             placeholder="off"
           />
+          <SelectField label="Balancing in a tier" value={draft.balancing} onChange={(e) => set("balancing", e.target.value as Draft["balancing"])} error={err("balancing")}>
+            <option value="weighted">Weighted shuffle</option>
+            <option value="latency">Fastest measured first</option>
+          </SelectField>
+          <SelectField label="Transient failures" value={draft.on_transient} onChange={(e) => set("on_transient", e.target.value as OnTransient)} error={err("on_transient")} hint="A 5xx, or a 429 with a short Retry-After: one more try at the same target first, or the next target at once.">
+            <option value="retry_same">Retry the same target once</option>
+            <option value="fail_over">Fail over at once</option>
+          </SelectField>
+          <SelectField label="Stream cut mid-answer" value={draft.stream_rescue} onChange={(e) => set("stream_rescue", e.target.value as StreamRescue)} error={err("stream_rescue")} hint="Continue: the next target that accepts a prefill continues the same answer in the same stream.">
+            <option value="error">End with an error event</option>
+            <option value="continue">Continue on the next target</option>
+          </SelectField>
           <div className="field" style={{ justifyContent: "center" }}>
             <CheckboxField label="Enabled" checked={draft.enabled} onChange={(v) => set("enabled", v)} error={err("enabled")} />
           </div>

@@ -1,6 +1,6 @@
 // Starts the whole stack for the browser tests and returns its teardown:
 //   routerx migrate + seed on a fresh SQLite file, routerx gateway, routerx admin,
-//   `next build` (into .next-e2e, with the rewrite aimed at this admin API) and `next start`.
+//   `next build` (into .next-e2e, with the rewrite aimed at this admin API) and server.mjs.
 // Ports: E2E_GATEWAY_PORT / E2E_ADMIN_PORT / E2E_CONSOLE_PORT, else free ones.
 // E2E_SKIP_BUILD=1 reuses .next-e2e when it was built for the same admin URL.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -87,6 +87,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     DATABASE_URL: `sqlite://${path.join(work, "routerx.sqlite3")}`,
     REDIS_URL: "",
     JWT_SECRET: "e2e-only-secret-not-for-production-use-0123456789",
+    ROUTERX_INTERNAL_TOKEN: "e2e-only-internal-token-not-for-production-0123456789",
     ENABLE_REAL_CALLS: "false",
     GATEWAY_HOST: "127.0.0.1",
     GATEWAY_PORT: String(gatewayPort),
@@ -162,7 +163,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       run(process.execPath, [path.join(FRONTEND, "node_modules", "next", "dist", "bin", "next"), "build"], consoleEnv, FRONTEND, "next build");
       console.log(`[e2e] console built in ${((Date.now() - buildStarted) / 1000).toFixed(1)} s`);
     }
-    const web = startProcess("console", process.execPath, [path.join(FRONTEND, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(consolePort), "-H", "127.0.0.1"], consoleEnv, FRONTEND);
+    const web = startProcess("console", process.execPath, [path.join(FRONTEND, "server.mjs")], { ...consoleEnv, CONSOLE_HOST: "127.0.0.1", CONSOLE_PORT: String(consolePort) }, FRONTEND);
 
     await waitFor(`http://127.0.0.1:${gatewayPort}/healthz`, "the gateway", gateway.proc, gateway.log);
     await waitFor(`${adminUrl}/healthz`, "the admin API", admin.proc, admin.log);

@@ -1,4 +1,4 @@
-"""routerx gateway | admin | migrate | seed | create-admin | config"""
+"""routerx gateway | admin | migrate | seed | create-admin | config | local-secrets"""
 
 from __future__ import annotations
 
@@ -26,7 +26,16 @@ def _prepare_multiprocess_metrics(workers: int) -> None:
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
-def _serve(settings: Settings, application_path: str, port: int, host: str, workers: int) -> None:
+def _bind_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _serve(
+    settings: Settings,
+    application_path: str,
+    binds: list[tuple[str, int]],
+    workers: int,
+) -> None:
     from hypercorn.config import Config
     from hypercorn.run import run
 
@@ -36,7 +45,7 @@ def _serve(settings: Settings, application_path: str, port: int, host: str, work
     _prepare_multiprocess_metrics(workers)
     config = Config()
     config.application_path = application_path
-    config.bind = [f"{host}:{port}"]
+    config.bind = [_bind_address(host, port) for host, port in binds]
     # One worker runs in this process (workers=0 in hypercorn's terms): no extra process.
     config.workers = 0 if workers == 1 else workers
     config.worker_class = "uvloop"
@@ -73,9 +82,6 @@ def _seed(settings: Settings) -> None:
     print("seeded: " + (", ".join(created) if created else "nothing new (already seeded)"))
 
 
-MIN_ADMIN_PASSWORD = 12
-
-
 def _create_admin(settings: Settings, username: str) -> int:
     """Password from ROUTERX_ADMIN_PASSWORD, or asked for on the terminal (never an argument,
     which would land in shell history and process listings)."""
@@ -84,13 +90,13 @@ def _create_admin(settings: Settings, username: str) -> int:
     from tortoise import Tortoise
 
     from routerx.admin.users import upsert_admin
+    from routerx.auth.passwords import password_problem
     from routerx.storage.db import init_db
 
     password = os.environ.get("ROUTERX_ADMIN_PASSWORD") or getpass.getpass("New password: ")
-    if len(password) < MIN_ADMIN_PASSWORD or password == "admin123":  # noqa: S105
-        print(
-            f"routerx: the password needs at least {MIN_ADMIN_PASSWORD} characters", file=sys.stderr
-        )
+    problem = password_problem(password, username)
+    if problem is not None:
+        print(f"routerx: {problem}", file=sys.stderr)
         return 2
 
     async def run() -> bool:
@@ -105,6 +111,14 @@ def _create_admin(settings: Settings, username: str) -> int:
     return 0
 
 
+def _local_secrets(settings: Settings) -> None:
+    """Shell `export` lines for `make run` (values are hex, safe to evaluate)."""
+    from routerx.core.local_secrets import local_secrets
+
+    for name, value in local_secrets(settings).items():
+        print(f"export {name}={value}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="routerx", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -117,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     create_admin.add_argument("--username", default="admin")
     config_commands.add_parser(commands)
+    commands.add_parser(
+        "local-secrets",
+        help="print exports for secrets that are unset or examples, generated once into data/",
+    )
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -125,21 +143,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     if args.command == "gateway":
-        _serve(
-            settings,
-            "routerx.gateway.asgi:app",
-            settings.gateway_port,
-            settings.gateway_host,
-            settings.gateway_workers,
-        )
+        binds = [(settings.gateway_host, settings.gateway_port)]
+        if settings.internal_port:
+            binds.append((settings.internal_host, settings.internal_port))
+        _serve(settings, "routerx.gateway.asgi:app", binds, settings.gateway_workers)
     elif args.command == "admin":
-        _serve(settings, "routerx.admin.asgi:app", settings.admin_port, settings.admin_host, 1)
+        _serve(settings, "routerx.admin.asgi:app", [(settings.admin_host, settings.admin_port)], 1)
     elif args.command == "migrate":
         _migrate(settings)
     elif args.command == "create-admin":
         return _create_admin(settings, args.username)
     elif args.command == "config":
         return config_commands.run(args, settings)
+    elif args.command == "local-secrets":
+        _local_secrets(settings)
     else:
         _seed(settings)
     return 0

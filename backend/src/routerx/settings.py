@@ -11,6 +11,8 @@ from dotenv import dotenv_values
 
 EXAMPLE_JWT_SECRET = "change-me-in-production-please"  # noqa: S105 - the documented example value
 DEFAULT_SQLITE_URL = "sqlite://./data/routerx.sqlite3"
+DEFAULT_HOST = "127.0.0.1"
+SESSION_COOKIE_SECURE_MODES = frozenset({"auto", "true", "false"})
 
 
 class SettingsError(ValueError):
@@ -50,12 +52,18 @@ class Settings:
     redis_url: str = ""
     jwt_secret: str = EXAMPLE_JWT_SECRET
     secret_key: str = ""
+    internal_token: str = ""
     enable_real_calls: bool = False
-    gateway_host: str = "0.0.0.0"  # noqa: S104 - a server binds all interfaces by default
+    gateway_host: str = DEFAULT_HOST
     gateway_port: int = 8080
     gateway_workers: int = 1
-    admin_host: str = "0.0.0.0"  # noqa: S104
+    internal_host: str = DEFAULT_HOST
+    internal_port: int = 0  # 0: /internal/* is served on the gateway's own listener
+    admin_host: str = DEFAULT_HOST
     admin_port: int = 8081
+    session_max_lifetime_s: int = 12 * 3600
+    session_cookie_secure: str = "auto"
+    provider_secret_env_allowlist: frozenset[str] = frozenset()
     gateway_internal_url: str = "http://127.0.0.1:8080"
     trusted_proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
     max_body_bytes: int = 60 * 1024 * 1024
@@ -65,7 +73,9 @@ class Settings:
     log_queue_size: int = 10_000
     log_batch_size: int = 200
     log_flush_interval_s: float = 0.5
-    upstream_timeout_s: float = 120.0
+    upstream_timeout_s: float = 60.0
+    request_deadline_s: float = 60.0
+    stream_max_rescues: int = 2
     otel_endpoint: str = ""
     # Configuration as code: a file the admin service applies at start and on SIGHUP.
     config_file: str = ""
@@ -95,6 +105,13 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     def get(name: str, default: str) -> str:
         return env.get(name, default)
 
+    host = get("HOST", DEFAULT_HOST) or DEFAULT_HOST
+    gateway_host = get("GATEWAY_HOST", host) or host
+    cookie_secure = get("SESSION_COOKIE_SECURE", "auto").strip().lower() or "auto"
+    if cookie_secure not in SESSION_COOKIE_SECURE_MODES:
+        raise SettingsError(
+            f"SESSION_COOKIE_SECURE must be auto, true or false, got {cookie_secure!r}"
+        )
     cpu_count = os.cpu_count() or 1
     redis_url = get("REDIS_URL", "")
     default_workers = str(cpu_count) if redis_url else "1"
@@ -104,12 +121,24 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
         redis_url=redis_url,
         jwt_secret=get("JWT_SECRET", EXAMPLE_JWT_SECRET),
         secret_key=get("ROUTERX_SECRET_KEY", ""),
+        internal_token=get("ROUTERX_INTERNAL_TOKEN", ""),
         enable_real_calls=_bool("ENABLE_REAL_CALLS", get("ENABLE_REAL_CALLS", "false")),
-        gateway_host=get("GATEWAY_HOST", "0.0.0.0"),  # noqa: S104
+        gateway_host=gateway_host,
         gateway_port=_int("GATEWAY_PORT", get("GATEWAY_PORT", "8080"), 1),
         gateway_workers=_int("GATEWAY_WORKERS", get("GATEWAY_WORKERS", default_workers), 1),
-        admin_host=get("ADMIN_HOST", "0.0.0.0"),  # noqa: S104
+        internal_host=get("INTERNAL_HOST", gateway_host) or gateway_host,
+        internal_port=_int("INTERNAL_PORT", get("INTERNAL_PORT", "0") or "0"),
+        admin_host=get("ADMIN_HOST", host) or host,
         admin_port=_int("ADMIN_PORT", get("ADMIN_PORT", "8081"), 1),
+        session_max_lifetime_s=_int(
+            "SESSION_MAX_LIFETIME_S", get("SESSION_MAX_LIFETIME_S", str(12 * 3600)), 60
+        ),
+        session_cookie_secure=cookie_secure,
+        provider_secret_env_allowlist=frozenset(
+            part.strip()
+            for part in get("PROVIDER_SECRET_ENV_ALLOWLIST", "").split(",")
+            if part.strip()
+        ),
         trusted_proxies=frozenset(
             part.strip()
             for part in get("TRUSTED_PROXIES", "127.0.0.1,::1").split(",")
@@ -129,7 +158,9 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
         log_flush_interval_s=_float(
             "REQUEST_LOG_FLUSH_INTERVAL_S", get("REQUEST_LOG_FLUSH_INTERVAL_S", "0.5")
         ),
-        upstream_timeout_s=_float("UPSTREAM_TIMEOUT_S", get("UPSTREAM_TIMEOUT_S", "120")),
+        upstream_timeout_s=_float("UPSTREAM_TIMEOUT_S", get("UPSTREAM_TIMEOUT_S", "60")),
+        request_deadline_s=_float("REQUEST_DEADLINE_S", get("REQUEST_DEADLINE_S", "60")),
+        stream_max_rescues=_int("STREAM_MAX_RESCUES", get("STREAM_MAX_RESCUES", "2"), 0),
         otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
         config_file=get("CONFIG_FILE", "").strip(),
         config_file_allow_api_edits=_bool(

@@ -35,6 +35,7 @@ from routerx.storage.models import AdminUser
 from tests.conftest import create_pg_database, drop_pg_database
 
 JWT_SECRET = "admin-tests-" + "k" * 40
+INTERNAL_TOKEN = "admin-tests-internal-" + "t" * 40
 VIEWER_PASSWORD = "viewer-pass-1"
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
 
@@ -185,9 +186,12 @@ class Admin:
     viewer_token: str = ""
     viewer_id: int = 0
 
-    def client(self, token: str | None = None, **kwargs: Any) -> httpx2.AsyncClient:
-        headers = {"authorization": f"Bearer {token}"} if token else {}
-        return httpx2.AsyncClient(base_url=self.base_url, headers=headers, timeout=10, **kwargs)
+    def client(
+        self, token: str | None = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx2.AsyncClient:
+        sent = {"authorization": f"Bearer {token}"} if token else {}
+        sent.update(headers or {})
+        return httpx2.AsyncClient(base_url=self.base_url, headers=sent, timeout=10, **kwargs)
 
     def as_admin(self) -> httpx2.AsyncClient:
         return self.client(self.admin_token)
@@ -212,7 +216,10 @@ class Admin:
 
 
 def admin_settings(database_url: str, **overrides: Any) -> Settings:
-    return replace(Settings(database_url=database_url, jwt_secret=JWT_SECRET), **overrides)
+    return replace(
+        Settings(database_url=database_url, jwt_secret=JWT_SECRET, internal_token=INTERNAL_TOKEN),
+        **overrides,
+    )
 
 
 def build_with_gateway_url(settings: Settings, gateway_url: str) -> Starlette:

@@ -156,6 +156,7 @@ def _claims(**overrides: object) -> dict[str, object]:
         "jti": "j" * 32,
         "iat": now,
         "exp": now + 600,
+        "sat": now,
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}

@@ -12,7 +12,7 @@ import httpx2
 import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from tests.admin.admin_harness import JWT_SECRET, Admin, pg_admin, running_admin
+from tests.admin.admin_harness import INTERNAL_TOKEN, JWT_SECRET, Admin, pg_admin, running_admin
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.support.database import prepare
 from tests.support.processes import ServerProcess, base_env, start_server
@@ -32,6 +32,17 @@ async def test_breakers_merge_configured_providers_with_the_gateways_state(admin
                 "consecutive_failures": 6,
                 "open_until": 1_900_000_000.5,
                 "reopen_count": 2,
+                "targets": {
+                    "big-model": {
+                        "state": "open",
+                        "calls": 10,
+                        "failures": 9,
+                        "consecutive_failures": 6,
+                        "open_until": 1_900_000_000.5,
+                        "reopen_count": 2,
+                    },
+                    "small-model": {"state": "closed", "calls": 2},
+                },
             },
             retired={"state": "half_open", "calls": 1},
         )
@@ -52,6 +63,26 @@ async def test_breakers_merge_configured_providers_with_the_gateways_state(admin
         "consecutive_failures": 6,
         "open_until": 1_900_000_000.5,
         "reopen_count": 2,
+        "targets": [
+            {
+                "model": "big-model",
+                "state": "open",
+                "calls": 10,
+                "failures": 9,
+                "consecutive_failures": 6,
+                "open_until": 1_900_000_000.5,
+                "reopen_count": 2,
+            },
+            {
+                "model": "small-model",
+                "state": "closed",
+                "calls": 2,
+                "failures": 0,
+                "consecutive_failures": 0,
+                "open_until": None,
+                "reopen_count": 0,
+            },
+        ],
     }
     assert by_name["retired"]["configured"] is False
     assert reset.status_code == 200 and reset.json()["reset"] is True
@@ -112,7 +143,12 @@ async def live() -> AsyncIterator[tuple[Admin, ServerProcess]]:
     try:
         EXECUTOR_CACHE.clear()  # see running_admin
         await asyncio.create_task(prepare(url))  # its own task keeps Tortoise's context there
-        env = base_env(url, JWT_SECRET=JWT_SECRET, CONFIG_POLL_INTERVAL_S="1.0")
+        env = base_env(
+            url,
+            JWT_SECRET=JWT_SECRET,
+            ROUTERX_INTERNAL_TOKEN=INTERNAL_TOKEN,
+            CONFIG_POLL_INTERVAL_S="1.0",
+        )
         gateway = await start_server("gateway", env)
         try:
             async with running_admin(url, gateway=gateway.url) as admin:

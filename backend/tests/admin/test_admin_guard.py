@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 
 import pytest
 
 from routerx.admin.app import build_admin_app
-from routerx.admin.guard import ProductionConfigError, check_production
 from routerx.admin.users import ensure_default_admin
+from routerx.auth.api_keys import digest_key
 from routerx.auth.passwords import hash_password, needs_rehash, verify_password
-from routerx.settings import EXAMPLE_JWT_SECRET
-from routerx.storage.models import AdminUser
+from routerx.core.production_guard import ProductionConfigError, check_production, check_secrets
+from routerx.settings import EXAMPLE_JWT_SECRET, Settings
+from routerx.storage.models import AdminUser, ApiKey, Tenant
+from routerx.storage.seed import DEMO_KEY
 from tests.admin.admin_harness import Admin
 
 
@@ -32,8 +35,34 @@ async def test_ensure_default_admin_is_idempotent(admin: Admin) -> None:
         assert await AdminUser.filter(role="admin").count() == 1
 
 
+STRONG = {
+    "jwt_secret": "j" * 20 + secrets.token_hex(16),
+    "secret_key": "s" * 20 + secrets.token_hex(16),
+    "internal_token": "i" * 20 + secrets.token_hex(16),
+}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("jwt_secret", EXAMPLE_JWT_SECRET, "JWT_SECRET is an example"),
+        ("jwt_secret", "", "JWT_SECRET is unset"),
+        ("jwt_secret", "too-short-a-secret", "JWT_SECRET is shorter"),
+        ("secret_key", "", "ROUTERX_SECRET_KEY is unset"),
+        ("secret_key", "REPLACE_ME-" + "x" * 40, "ROUTERX_SECRET_KEY is an example"),
+        ("internal_token", "", "ROUTERX_INTERNAL_TOKEN is unset"),
+        ("internal_token", "change-me-" + "x" * 40, "ROUTERX_INTERNAL_TOKEN is an example"),
+        ("internal_token", STRONG["jwt_secret"], "must differ"),
+    ],
+)
+def test_production_refuses_weak_secrets(setting: str, value: str, named: str) -> None:
+    settings = replace(Settings(env="production", **STRONG), **{setting: value})
+    with pytest.raises(ProductionConfigError, match=named):
+        check_secrets(settings)
+
+
 async def test_production_guard(admin: Admin) -> None:
-    production = replace(admin.settings, env="production")
+    production = replace(admin.settings, env="production", **STRONG)
     with admin.database.active():
         await check_production(admin.settings)  # development: nothing to check
         with pytest.raises(ProductionConfigError, match="JWT_SECRET"):
@@ -44,9 +73,20 @@ async def test_production_guard(admin: Admin) -> None:
         original = seeded.password_hash
         seeded.password_hash = hash_password("a-real-password")
         await seeded.save()
+        demo = await ApiKey.create(
+            tenant=await Tenant.create(name="guard-demo"),
+            name="demo key",
+            prefix=DEMO_KEY[:10],
+            digest=digest_key(DEMO_KEY),
+        )
         try:
+            with pytest.raises(ProductionConfigError, match=DEMO_KEY):
+                await check_production(production)
+            demo.status = "revoked"
+            await demo.save()
             await check_production(production)
         finally:
+            await demo.delete()
             seeded.password_hash = original
             await seeded.save()
 

@@ -148,6 +148,7 @@ async def test_logs_filters_cursor_pages_and_trace(admin: Admin) -> None:
         "breaker_state": "half_open",
         "error_type": "http_503",
         "hedged": False,
+        "reason": None,
     }
     assert missing.status_code == 404
     assert bad_cursor.status_code == 400 and bad_cursor.json()["error"]["param"] == "cursor"

@@ -11,7 +11,7 @@ import pytest
 from routerx.auth.api_keys import digest_key
 from routerx.storage.config_version import current_config_version
 from routerx.storage.models import ApiKey, AuditEntry, Provider
-from tests.admin.admin_harness import Admin
+from tests.admin.admin_harness import Admin, pg_admin
 
 API = "/api/v1"
 
@@ -154,12 +154,12 @@ async def test_provider_secret_is_write_only_and_masked_in_the_audit(admin: Admi
         )
         assert provider["secret_set"] is True and "secret" not in provider
         replaced = await client.patch(
-            f"{API}/providers/{provider['id']}", json={"secret_env": "OPENAI_API_KEY"}
+            f"{API}/providers/{provider['id']}", json={"secret_env": "ROUTERX_PROVIDER_OPENAI_KEY"}
         )
         cleared = await client.patch(f"{API}/providers/{provider['id']}", json={"secret_env": None})
         listing = await client.get(f"{API}/providers", params={"capability": "vision"})
     assert replaced.json()["secret_set"] is True
-    assert replaced.json()["secret_env"] == "OPENAI_API_KEY"
+    assert replaced.json()["secret_env"] == "ROUTERX_PROVIDER_OPENAI_KEY"
     assert cleared.json()["secret_set"] is False
     assert provider["settings"] == {
         "timeouts": {"connect_s": 2.0},
@@ -179,7 +179,7 @@ async def test_provider_secret_is_write_only_and_masked_in_the_audit(admin: Admi
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"name": "p", "type": "bedrock"}, "type"),
+        ({"name": "p", "type": "cohere"}, "type"),
         ({"name": "p", "type": "openai", "base_url": "ftp://example.com"}, "base_url"),
         ({"name": "p", "type": "openai", "base_url": "https://u:p@example.com"}, "base_url"),
         ({"name": "p", "type": "openai_compatible"}, "base_url"),
@@ -346,3 +346,107 @@ async def test_embeddings_rules_target_embeddings_providers(admin: Admin) -> Non
     assert good["capability"] == "embeddings"
     assert [r["name"] for r in listed.json()["data"]] == ["emb"]
     assert strip.status_code == 409
+
+
+async def test_rules_carry_their_failover_options(admin: Admin) -> None:
+    async with admin.as_admin() as client:
+        await client.post(f"{API}/providers", json={"name": "opts", "type": "mock"})
+        base = {"model_pattern": "opt-model", "targets": [{"provider": "opts"}]}
+        plain = await client.post(f"{API}/rules", json={**base, "name": "plain"})
+        chosen = await client.post(
+            f"{API}/rules",
+            json={
+                **base,
+                "name": "chosen",
+                "stream_rescue": "continue",
+                "on_transient": "fail_over",
+            },
+        )
+        bad = await client.post(
+            f"{API}/rules", json={**base, "name": "bad", "stream_rescue": "always"}
+        )
+        patched = await client.patch(
+            f"{API}/rules/{plain.json()['id']}", json={"stream_rescue": "continue"}
+        )
+    assert (plain.json()["stream_rescue"], plain.json()["on_transient"]) == ("error", "retry_same")
+    assert chosen.status_code == 201, chosen.text
+    assert (chosen.json()["stream_rescue"], chosen.json()["on_transient"]) == (
+        "continue",
+        "fail_over",
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "stream_rescue"
+    assert patched.json()["stream_rescue"] == "continue"
+
+
+@pytest.mark.parametrize(
+    "name", ["JWT_SECRET", "DATABASE_URL", "ROUTERX_SECRET_KEY", "ROUTERX_PROVIDER_", "HOME"]
+)
+async def test_secret_env_may_name_only_provider_variables(admin: Admin, name: str) -> None:
+    async with admin.as_admin() as client:
+        created = await client.post(
+            f"{API}/providers",
+            json={"name": f"env-{name.lower()}", "type": "mock", "secret_env": name},
+        )
+        provider = (
+            await client.post(
+                f"{API}/providers", json={"name": f"ok-{name.lower()}", "type": "mock"}
+            )
+        ).json()
+        patched = await client.patch(f"{API}/providers/{provider['id']}", json={"secret_env": name})
+    for refused in (created, patched):
+        assert refused.status_code == 400
+        assert refused.json()["error"]["param"] == "secret_env"
+
+
+async def test_an_allow_listed_variable_may_be_named() -> None:
+    allowed = frozenset({"OPENAI_API_KEY"})
+    async with pg_admin(provider_secret_env_allowlist=allowed) as admin, admin.as_admin() as client:
+        listed = await client.post(
+            f"{API}/providers", json={"name": "a", "type": "mock", "secret_env": "OPENAI_API_KEY"}
+        )
+        other = await client.post(
+            f"{API}/providers", json={"name": "b", "type": "mock", "secret_env": "JWT_SECRET"}
+        )
+    assert listed.status_code == 201 and other.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"base_url": "https://attacker.example/v1"},
+        {"type": "openai_compatible", "base_url": "https://api.openai.com/v1"},
+    ],
+)
+@pytest.mark.parametrize("secret", [{"secret": "sk-stored"}, {"secret_env": "ROUTERX_PROVIDER_X"}])
+async def test_moving_a_provider_upstream_drops_its_secret(
+    admin: Admin, change: dict[str, str], secret: dict[str, str]
+) -> None:
+    name = f"mover-{len(change)}-{next(iter(secret))}"
+    async with admin.as_admin() as client:
+        provider = (
+            await client.post(
+                f"{API}/providers",
+                json={
+                    "name": name,
+                    "type": "openai",
+                    "base_url": "https://api.openai.com/v1",
+                    **secret,
+                },
+            )
+        ).json()
+        assert provider["secret_set"] is True
+        moved = await client.patch(f"{API}/providers/{provider['id']}", json=change)
+        resent = await client.patch(
+            f"{API}/providers/{provider['id']}",
+            json={"base_url": "https://other.example/v1", "secret": "sk-new"},
+        )
+        renamed = await client.patch(
+            f"{API}/providers/{provider['id']}", json={"name": name + "-x"}
+        )
+    assert moved.status_code == 200 and moved.json()["secret_set"] is False
+    assert moved.json()["secret_env"] is None
+    assert resent.json()["secret_set"] is True  # sent again with the move: kept
+    assert renamed.json()["secret_set"] is True  # other changes keep it
+    with admin.database.active():
+        stored = await Provider.get(id=provider["id"])
+    assert stored.secret_ciphertext is not None and stored.base_url == "https://other.example/v1"

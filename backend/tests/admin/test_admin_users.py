@@ -34,11 +34,13 @@ async def test_user_management(admin: Admin) -> None:
         assert promoted.json()["role"] == "admin"
         async with admin.client(ops_token) as ops:
             assert (await ops.get(f"{API}/users")).status_code == 200  # role read per request
-        reset = await client.post(f"{API}/users/{ops_id}/password", json={"password": "new-one-1"})
+        reset = await client.post(
+            f"{API}/users/{ops_id}/password", json={"password": "new-one-password-1"}
+        )
         assert reset.status_code == 200
         async with admin.client(ops_token) as ops:
             assert (await ops.get(f"{API}/auth/me")).status_code == 401
-        fresh = await admin.login("ops", "new-one-1")
+        fresh = await admin.login("ops", "new-one-password-1")
         assert (await client.post(f"{API}/users/{ops_id}/disable")).json()["disabled"] is True
         async with admin.client(fresh) as ops:
             assert (await ops.get(f"{API}/auth/me")).status_code == 401
@@ -48,4 +50,4 @@ async def test_user_management(admin: Admin) -> None:
         audit = await client.get(f"{API}/audit", params={"resource_type": "user", "limit": 20})
     actions = [entry["action"] for entry in audit.json()["data"]]
     assert {"create", "update", "reset_password", "disable", "enable", "delete"} <= set(actions)
-    assert "new-one-1" not in audit.text and "ops-password" not in audit.text
+    assert "new-one-password-1" not in audit.text and "ops-password" not in audit.text

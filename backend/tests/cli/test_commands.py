@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from routerx.admin.guard import ProductionConfigError, check_production
-from routerx.settings import Settings
+from routerx.auth.api_keys import digest_key
+from routerx.core.production_guard import ProductionConfigError, check_production
+from routerx.settings import EXAMPLE_JWT_SECRET, Settings
 from routerx.storage.models import AdminUser, ApiKey, Provider, RoutingRule, Tenant
-from routerx.storage.seed import RULES
+from routerx.storage.seed import DEMO_KEY, RULES
 from tests.support.database import connected
 from tests.support.processes import BACKEND, ROUTERX, base_env
 
@@ -56,8 +58,11 @@ async def test_create_admin_replaces_the_default_password(tmp_path: Path) -> Non
         database_url=database_url,
         env="production",
         jwt_secret="a-real-secret-for-this-test-0123456789",
+        secret_key="a-real-key-for-provider-secrets-0123456789",
+        internal_token="a-real-token-for-the-internal-api-0123456789",
     )
     async with connected(database_url):
+        await ApiKey.filter(digest=digest_key(DEMO_KEY)).update(status="revoked")
         with pytest.raises(ProductionConfigError, match=r"admin123|default password"):
             await check_production(production)
 
@@ -68,3 +73,38 @@ async def test_create_admin_replaces_the_default_password(tmp_path: Path) -> Non
     assert "correct horse" not in done.stdout + done.stderr
     async with connected(database_url):
         await check_production(production)
+
+
+def local_secrets_in(directory: Path, **env: str) -> dict[str, str]:
+    environment = {
+        k: v for k, v in base_env("").items() if k not in {"JWT_SECRET", "ROUTERX_INTERNAL_TOKEN"}
+    }
+    environment.update(env)
+    result = subprocess.run(
+        [ROUTERX, "local-secrets"],
+        env=environment,
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    exports = {}
+    for line in result.stdout.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        exports[name] = value
+    return exports
+
+
+def test_make_run_generates_each_secret_once_and_keeps_it_private(tmp_path: Path) -> None:
+    first = local_secrets_in(tmp_path, JWT_SECRET=EXAMPLE_JWT_SECRET)
+    assert set(first) == {"JWT_SECRET", "ROUTERX_SECRET_KEY", "ROUTERX_INTERNAL_TOKEN"}
+    assert len(set(first.values())) == 3
+    assert all(len(value) == 64 and int(value, 16) >= 0 for value in first.values())
+    stored = tmp_path / "data" / "local-secrets.json"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert local_secrets_in(tmp_path) == first  # a restart keeps them
+    # A value the operator set is theirs: neither printed nor replaced.
+    chosen = local_secrets_in(tmp_path, JWT_SECRET="my-own-jwt-secret-" + "x" * 30)
+    assert set(chosen) == {"ROUTERX_SECRET_KEY", "ROUTERX_INTERNAL_TOKEN"}
+    assert chosen["ROUTERX_SECRET_KEY"] == first["ROUTERX_SECRET_KEY"]

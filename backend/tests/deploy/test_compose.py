@@ -154,7 +154,9 @@ def test_backend_environment_is_what_settings_reads(compose: ComposeModel) -> No
     gateway = compose.environment("gateway")
     assert gateway["GATEWAY_WORKERS"] == "2"
     assert gateway["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
-    assert compose.environment("admin")["GATEWAY_INTERNAL_URL"] == "http://gateway:8080"
+    # /internal/* on the gateway's own listener, which no port publishes.
+    assert compose.environment("admin")["GATEWAY_INTERNAL_URL"] == "http://gateway:8090"
+    assert gateway["INTERNAL_PORT"] == "8090"
 
 
 def test_env_file_values_reach_the_backend(tmp_path: Path) -> None:

@@ -95,9 +95,8 @@ def test_console_image_serves_the_production_build() -> None:
     assert "npm run build" in " ".join(build.all("RUN"))
     assert any("ADMIN_API_URL=http://admin:8081" in arg for arg in build.all("ARG"))
     assert "NEXT_TELEMETRY_DISABLED=1" in " ".join(runtime.all("ENV"))
-    assert runtime.all("CMD") == [
-        '["node", "node_modules/next/dist/bin/next", "start", "-p", "3000"]'
-    ]
+    assert runtime.all("CMD") == ['["node", "server.mjs"]']
+    assert any("server.mjs" in copied for copied in runtime.all("COPY"))
     assert runtime.all("EXPOSE") == ["3000"]
 
 

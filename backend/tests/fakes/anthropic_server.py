@@ -122,6 +122,11 @@ class FakeAnthropic(FakeUpstream):
                     problem = _block_problem(block, f"messages.{index}.content.{block_index}")
                     if problem is not None:
                         return problem
+        last = messages[-1]
+        if last.get("role") == "assistant":
+            prefill = self.prefill_of(body) or ""
+            if prefill != prefill.rstrip():
+                return "messages: final assistant content cannot end with trailing whitespace"
         return _thinking_problem(body)
 
     def invalid_body(self, message: str) -> dict[str, Any]:

@@ -12,10 +12,12 @@ import pytest
 import pytest_asyncio
 
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.bedrock_server import FakeBedrock
 from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.image_server import FakeImageHost
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.upstream import FakeUpstream
+from tests.fakes.vertex_server import FakeVertex
 
 # The fetcher refuses loopback by default; tests allow this one address for the image host,
 # and run a second host on another loopback address that stays forbidden.
@@ -38,6 +40,18 @@ async def anthropic_server() -> AsyncIterator[FakeAnthropic]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def gemini_server() -> AsyncIterator[FakeGemini]:
     async with FakeGemini.running() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def bedrock_server() -> AsyncIterator[FakeBedrock]:
+    async with FakeBedrock.running() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def vertex_server() -> AsyncIterator[FakeVertex]:
+    async with FakeVertex.running() as server:
         yield server
 
 
@@ -72,6 +86,18 @@ def gemini_fake(gemini_server: FakeGemini) -> FakeGemini:
 
 
 @pytest.fixture
+def bedrock_fake(bedrock_server: FakeBedrock) -> FakeBedrock:
+    bedrock_server.reset()
+    return bedrock_server
+
+
+@pytest.fixture
+def vertex_fake(vertex_server: FakeVertex) -> FakeVertex:
+    vertex_server.reset()
+    return vertex_server
+
+
+@pytest.fixture
 def image_host(image_host_server: FakeImageHost) -> FakeImageHost:
     image_host_server.reset()
     return image_host_server
@@ -85,7 +111,11 @@ def forbidden_image_host(forbidden_image_host_server: FakeImageHost) -> FakeImag
 
 @pytest.fixture
 def fakes(
-    openai_fake: FakeOpenAI, anthropic_fake: FakeAnthropic, gemini_fake: FakeGemini
+    openai_fake: FakeOpenAI,
+    anthropic_fake: FakeAnthropic,
+    gemini_fake: FakeGemini,
+    bedrock_fake: FakeBedrock,
+    vertex_fake: FakeVertex,
 ) -> dict[str, FakeUpstream]:
     """Each provider type's fake upstream, reset for the test."""
     return {
@@ -94,4 +124,7 @@ def fakes(
         "openai_compatible": openai_fake,
         "anthropic": anthropic_fake,
         "gemini": gemini_fake,
+        "bedrock": bedrock_fake,
+        "vertex": vertex_fake,
+        "vertex_anthropic": vertex_fake,
     }

@@ -23,7 +23,14 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.upstream import FakeUpstream, Scenario, is_base64, split_arguments, sse
+from tests.fakes.upstream import (
+    FakeUpstream,
+    RecordedRequest,
+    Scenario,
+    is_base64,
+    split_arguments,
+    sse,
+)
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 REASONING_EFFORTS = frozenset({"minimal", "low", "medium", "high"})
@@ -135,7 +142,23 @@ class FakeOpenAI(FakeUpstream):
             web.post("/openai/v1/responses", self.handle_responses),
             web.post("/v1/embeddings", self.handle),
             web.post("/openai/deployments/{deployment}/embeddings", self.handle),
+            web.get("/v1/models", self.list_models),
         ]
+
+    async def list_models(self, request: web.Request) -> web.Response:
+        """GET /v1/models (https://platform.openai.com/docs/api-reference/models/list)."""
+        self.requests.append(
+            RecordedRequest(
+                request.method, request.path, dict(request.query), dict(request.headers), None
+            )
+        )
+        if self.expected_key is not None and self.key_of(request) != self.expected_key:
+            return web.json_response(self.error_body(401), status=401)
+        scenario = self._next(None)
+        if scenario.status != 200:
+            return web.json_response(self.error_body(scenario.status), status=scenario.status)
+        model = {"id": "fake-model-1", "object": "model", "created": 0, "owned_by": "fake"}
+        return web.json_response({"object": "list", "data": [model]})
 
     async def handle_responses(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()

@@ -1,5 +1,9 @@
 """The common machinery of the fake upstreams: a real aiohttp server on 127.0.0.1, a record of
-every request, and a script of behaviours (answer, fail, delay, hang, stall, reset, error event).
+every request, and a script of behaviours (answer, fail, delay, hang, stall, reset, error event,
+a cut in the middle of a frame, a malformed event, refusing an assistant prefill).
+
+A request whose last message is the assistant's (a prefill) is continued: the answer is the
+rest of the scenario's text after the prefill, as a model continuing its own answer would give.
 
     async with FakeOpenAI.running() as fake:
         fake.script(Scenario.fail(429, retry_after="3"))      # next request only
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import json
 from abc import ABC, abstractmethod
 from collections import deque
@@ -46,6 +51,10 @@ class Scenario:
     stall_after_chunks: int | None = None  # stream: go silent after N chunks
     reset_after_chunks: int | None = None  # drop the connection after N chunks (0: at once)
     error_after_chunks: int | None = None  # stream: an error event inside the 200 stream
+    cut_at_byte: int | None = None  # stream: drop the connection after this many body bytes
+    malformed_after_chunks: int | None = None  # stream: one `data:` line that is not JSON
+    refuse_prefill: bool = False  # a trailing assistant message gets the provider's 400
+    piece_chars: int | None = None  # stream text in pieces of this many characters, not words
     chunk_delay_s: float = 0.0
     text: str = "Hello from the fake upstream."
     tool_call: ToolCallSpec | None = None
@@ -69,6 +78,9 @@ class Scenario:
         return self.prompt_tokens + self.completion_tokens
 
     def words(self) -> list[str]:
+        if self.piece_chars:
+            size = self.piece_chars
+            return [self.text[i : i + size] for i in range(0, len(self.text), size)]
         words = self.text.split(" ")
         return [w if i == 0 else " " + w for i, w in enumerate(words)]
 
@@ -91,6 +103,7 @@ class FakeUpstream(ABC):
     requests: list[RecordedRequest] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # why requests broke the schema (a 400)
     disconnects: int = 0
+    prefills: list[str] = field(default_factory=list)  # the assistant prefills received
     expected_key: str | None = None  # when set, other keys get the provider's 401
     _queues: dict[str | None, deque[Scenario]] = field(default_factory=dict)
     _always: dict[str | None, Scenario] = field(default_factory=dict)
@@ -115,6 +128,19 @@ class FakeUpstream(ABC):
     def problem(self, request: web.Request, body: Any) -> str | None:
         """Why the provider would refuse this body with a 400 (its documented schema), or None."""
         return None
+
+    def prefill_of(self, body: Any) -> str | None:
+        """The text of a trailing assistant message (a prefill), or None."""
+        messages = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(messages, list) or not messages:
+            return None
+        last = messages[-1]
+        if not isinstance(last, dict) or last.get("role") != "assistant":
+            return None
+        content = last.get("content")
+        if isinstance(content, list):
+            return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+        return content if isinstance(content, str) else None
 
     @abstractmethod
     def invalid_body(self, message: str) -> dict[str, Any]:
@@ -149,6 +175,7 @@ class FakeUpstream(ABC):
     def reset(self) -> None:
         self.requests.clear()
         self.refused.clear()
+        self.prefills.clear()
         self._queues.clear()
         self._always.clear()
         self.disconnects = 0
@@ -232,6 +259,14 @@ class FakeUpstream(ABC):
         if problem is not None:
             self.refused.append(problem)
             return web.json_response(self.invalid_body(problem), status=400)
+        prefill = self.prefill_of(body)
+        if prefill is not None:
+            if scenario.refuse_prefill:
+                refusal = "messages: this model does not support assistant message prefill"
+                return web.json_response(self.invalid_body(refusal), status=400)
+            self.prefills.append(prefill)
+            if scenario.text.startswith(prefill):
+                scenario = dataclasses.replace(scenario, text=scenario.text[len(prefill) :])
         if scenario.status != 200:
             headers = {}
             if scenario.retry_after is not None:
@@ -259,6 +294,7 @@ class FakeUpstream(ABC):
         frames = scenario.frames
         if frames is None:
             frames = self.stream_frames(body, model, scenario)
+        written = 0
         for sent, frame in enumerate(frames):
             if sent == scenario.stall_after_chunks:
                 await asyncio.sleep(HANG_S)
@@ -267,8 +303,17 @@ class FakeUpstream(ABC):
             if sent == scenario.error_after_chunks:
                 await response.write(self.error_frame())
                 break
+            if sent == scenario.malformed_after_chunks:
+                await response.write(b'data: {"choices": [{"delta": \n\n')
             if scenario.chunk_delay_s and sent:
                 await asyncio.sleep(scenario.chunk_delay_s)
+            cut = scenario.cut_at_byte
+            if cut is not None and written + len(frame) > cut:
+                await response.write(frame[: cut - written])
+                if request.transport is not None:
+                    request.transport.close()  # after the partial frame is flushed: no end
+                return response
+            written += len(frame)
             await response.write(frame)
         await response.write_eof()
         return response
@@ -283,7 +328,7 @@ def _reset(request: web.Request, response: web.StreamResponse | None = None) -> 
 
 def sse(data: Any, event: str | None = None) -> bytes:
     """One SSE frame; `data` is JSON-encoded unless it is already bytes."""
-    payload = data if isinstance(data, bytes) else json.dumps(data).encode()
+    payload = data if isinstance(data, bytes) else json.dumps(data, ensure_ascii=False).encode()
     head = f"event: {event}\n".encode() if event else b""
     return head + b"data: " + payload + b"\n\n"
 

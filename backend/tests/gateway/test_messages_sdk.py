@@ -85,6 +85,7 @@ async def configure(database_url: str, stack: tuple[str, str, str]) -> None:
             name="claude-failover",
             model_pattern=FAILOVER_MODEL,
             capability="text",
+            on_transient="fail_over",  # a failure moves to the secondary at once
             targets=[
                 {"provider": "primary", "model": "up-primary", "weight": 1, "tier": 0},
                 {"provider": "secondary", "model": "up-secondary", "weight": 1, "tier": 1},

@@ -247,7 +247,8 @@ async def test_an_upstream_failure_after_commit_is_the_fronts_error_event(
     assert answer.text.endswith("event: broken\ndata: 502\n\n")
     assert "event: end" not in answer.text
     row = await probe.row()
-    assert (row.status, row.error_type) == (200, "stream_interrupted")
+    # Logged with the in-stream error's status, so that a 5xx filter finds it.
+    assert (row.status, row.error_type) == (502, "stream_interrupted")
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ from tests.fakes.fixtures import (  # noqa: F401 - fixtures
     ALLOWED_IMAGE_HOST,
     anthropic_fake,
     anthropic_server,
+    bedrock_fake,
+    bedrock_server,
     fakes,
     forbidden_image_host,
     forbidden_image_host_server,
@@ -21,6 +23,8 @@ from tests.fakes.fixtures import (  # noqa: F401 - fixtures
     image_host_server,
     openai_fake,
     openai_server,
+    vertex_fake,
+    vertex_server,
 )
 
 

@@ -104,6 +104,9 @@ def tool_round_trip(**extra: Any) -> dict[str, Any]:
 
 # --- what the adapter sent, read back per provider -------------------------------------------
 
+# Adapters that speak another one's wire format (Vertex serves Gemini's and Anthropic's).
+WIRE_FORMATS = {"vertex": "gemini", "vertex_anthropic": "anthropic"}
+
 
 def _text_of(content: Any) -> str:
     if isinstance(content, str):
@@ -112,28 +115,38 @@ def _text_of(content: Any) -> str:
 
 
 def sent_system(adapter: str, body: dict[str, Any]) -> str | None:
+    adapter = WIRE_FORMATS.get(adapter, adapter)
     if adapter == "anthropic":
         return body.get("system")
     if adapter == "gemini":
         instruction = body.get("systemInstruction")
         return instruction["parts"][0]["text"] if instruction else None
+    if adapter == "bedrock":
+        return "".join(block["text"] for block in body["system"]) if "system" in body else None
     systems = [m for m in body["messages"] if m["role"] == "system"]
     return _text_of(systems[0]["content"]) if systems else None
 
 
 def sent_turns(adapter: str, body: dict[str, Any]) -> list[tuple[str, str]]:
     """(role, text) of every non-system turn, roles in OpenAI's words."""
+    adapter = WIRE_FORMATS.get(adapter, adapter)
     if adapter == "gemini":
         roles = {"model": "assistant", "user": "user"}
         return [
             (roles[c["role"]], "".join(p.get("text", "") for p in c["parts"]))
             for c in body["contents"]
         ]
+    if adapter == "bedrock":
+        return [
+            (m["role"], "".join(block.get("text", "") for block in m["content"]))
+            for m in body["messages"]
+        ]
     return [(m["role"], _text_of(m["content"])) for m in body["messages"] if m["role"] != "system"]
 
 
 def sent_images(adapter: str, body: dict[str, Any]) -> list[str]:
     """Every image sent, as its URL or as a data: URL of the bytes sent inline."""
+    adapter = WIRE_FORMATS.get(adapter, adapter)
     images: list[str] = []
     if adapter == "gemini":
         for content in body["contents"]:
@@ -141,6 +154,13 @@ def sent_images(adapter: str, body: dict[str, Any]) -> list[str]:
                 inline = part.get("inlineData")
                 if inline is not None and inline["mimeType"].startswith("image/"):
                     images.append(f"data:{inline['mimeType']};base64,{inline['data']}")
+        return images
+    if adapter == "bedrock":
+        for message in body["messages"]:
+            for block in message["content"]:
+                if "image" in block:
+                    image = block["image"]
+                    images.append(f"data:image/{image['format']};base64,{image['source']['bytes']}")
         return images
     for message in body["messages"]:
         for part in message["content"] if isinstance(message["content"], list) else []:

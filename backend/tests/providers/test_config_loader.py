@@ -48,6 +48,20 @@ def test_reads_the_secret_from_the_named_environment_variable() -> None:
     assert config.secret == SECRET
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["JWT_SECRET", "DATABASE_URL", "REDIS_URL", "ROUTERX_SECRET_KEY", "ROUTERX_INTERNAL_TOKEN"],
+)
+def test_routerx_settings_are_never_read_as_a_provider_key(name: str) -> None:
+    # A row written before the admin API checked names, or by hand, still sends nothing.
+    with pytest.raises(ProviderConfigError, match="is a RouterX setting"):
+        provider_config_from_record(Record(secret_env=name), SETTINGS, {name: SECRET})
+    allowed = provider_config_from_record(
+        Record(secret_env="ROUTERX_PROVIDER_OPENAI"), SETTINGS, {"ROUTERX_PROVIDER_OPENAI": SECRET}
+    )
+    assert allowed.secret == SECRET
+
+
 def test_unset_secret_variable_is_an_error_only_with_real_calls() -> None:
     record = Record(secret_env="MISSING_KEY")
     assert provider_config_from_record(record, SETTINGS, {}).secret is None

@@ -15,6 +15,7 @@ from tests.fakes.upstream import FakeUpstream, Scenario, ToolCallSpec
 from tests.providers import requests
 from tests.providers.harness import (
     ADAPTERS,
+    CLOUD_ADAPTERS,
     SECRET,
     Harness,
     build_harness,
@@ -24,9 +25,14 @@ from tests.providers.harness import (
 FAKE_TEXT = Scenario().text
 FAKE_USAGE = Usage(12, 7, 19)
 WEATHER_CALL = ToolCallSpec("get_weather", {"city": "Paris"}, id="call_fake_1")
+BYTES_ONLY = frozenset(
+    {"gemini", "bedrock", "vertex"}
+)  # upstreams that fetch no image URL themselves
+# A key the upstream does not know: AWS answers 403 (UnrecognizedClientException), others 401.
+AUTH_FAILURE = {"bedrock": 403}
 
 
-@pytest.fixture(params=ADAPTERS)
+@pytest.fixture(params=ADAPTERS + CLOUD_ADAPTERS)
 def harness(
     request: pytest.FixtureRequest, fakes: dict[str, FakeUpstream], http_client: HttpClient
 ) -> Harness:
@@ -70,7 +76,7 @@ async def test_image_by_url(harness: Harness, image_host: FakeImageHost) -> None
     await harness.complete(requests.image(url))
 
     sent = requests.sent_images(harness.adapter, harness.sent.body)
-    if harness.adapter == "gemini":  # Gemini needs the bytes: the gateway fetched them
+    if harness.adapter in BYTES_ONLY:  # these need the bytes: the gateway fetched them
         assert sent == [requests.PNG_DATA_URL]
         assert image_host.paths == ["/cat.png"]
     else:  # the others fetch the URL themselves
@@ -123,7 +129,7 @@ async def test_tool_call_stream(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "is_failure"), [(400, False), (401, False), (429, True), (500, True)]
+    ("status", "is_failure"), [(400, False), (401, True), (429, True), (500, True)]
 )
 async def test_upstream_error_status(harness: Harness, status: int, is_failure: bool) -> None:
     harness.fake.script(Scenario.fail(status, retry_after="7"))
@@ -208,7 +214,7 @@ async def test_secret_never_in_an_error(harness: Harness, http_client: HttpClien
     with pytest.raises(UpstreamError) as caught:
         await keyed.complete(requests.text())
 
-    assert caught.value.status == 401
+    assert caught.value.status == AUTH_FAILURE.get(harness.adapter, 401)
     error_text = f"{caught.value!s} {caught.value!r} {caught.value.args} {caught.value.message}"
     assert unique not in error_text
     assert unique not in repr(keyed.provider.config)

@@ -139,7 +139,7 @@ async def test_token_arrays(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "is_failure"), [(400, False), (401, False), (429, True), (500, True)]
+    ("status", "is_failure"), [(400, False), (401, True), (429, True), (500, True)]
 )
 async def test_upstream_error_status(harness: Harness, status: int, is_failure: bool) -> None:
     harness.fake.script(Scenario.fail(status, retry_after="7"))

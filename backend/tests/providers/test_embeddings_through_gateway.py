@@ -63,6 +63,7 @@ async def _configure(database_url: str, openai_url: str, gemini_url: str) -> Non
             name="failover-embeddings",
             model_pattern="embed-failover",
             capability="embeddings",
+            on_transient="fail_over",  # a failure moves to the secondary at once
             targets=[
                 {"provider": "fake-openai", "model": "text-embedding-3-large", "tier": 0},
                 {"provider": "fake-gemini", "model": "gemini-embedding-001", "tier": 1},

@@ -22,8 +22,8 @@ from tests.providers.harness import build_harness, make_call, provider_config
     ("status", "reason", "is_failure"),
     [
         (400, "bad request", False),
-        (401, "authentication failed", False),
-        (403, "permission denied", False),
+        (401, "authentication failed", True),  # the provider's key: a provider failure
+        (403, "permission denied", True),
         (404, "not found", False),
         (408, "request timeout", True),
         (422, "unprocessable request", False),

@@ -16,10 +16,12 @@ def test_every_type_is_registered() -> None:
     assert provider_types() == [
         "anthropic",
         "azure",
+        "bedrock",
         "gemini",
         "mock",
         "openai",
         "openai_compatible",
+        "vertex",
     ]
 
 

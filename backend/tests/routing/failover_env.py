@@ -12,19 +12,18 @@ from typing import Any
 
 import aiohttp
 
-from routerx.auth.internal import INTERNAL_HEADER, internal_token
-from routerx.settings import Settings
+from routerx.auth.internal import INTERNAL_HEADER
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import Provider, RequestLog, RoutingRule, Tenant
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.fakes.openai_server import FakeOpenAI
 from tests.support.database import connected, prepare
-from tests.support.processes import ServerProcess, base_env, start_server
+from tests.support.processes import TEST_INTERNAL_TOKEN, ServerProcess, base_env, start_server
 
 MODEL = "failover-model"
 AUTH = {"Authorization": "Bearer demo_key_fake_123456"}
 TEST_SECRET = "test-secret-not-the-example"
-INTERNAL = {INTERNAL_HEADER: internal_token(Settings(jwt_secret=TEST_SECRET))}
+INTERNAL = {INTERNAL_HEADER: TEST_INTERNAL_TOKEN}
 PROVIDER_SETTINGS = {
     "timeouts": {"connect_s": 1, "first_token_s": 1, "idle_s": 1, "total_s": 1.5},
     "breaker": {"consecutive_failures": 3, "open_s": 30, "max_open_s": 60},
@@ -50,6 +49,7 @@ async def configure(
             model_pattern=MODEL,
             capability="text",
             hedge_delay_ms=hedge_delay_ms,
+            on_transient="fail_over",  # these tests watch the next target take over
             targets=[
                 {"provider": "primary", "model": "up-primary", "weight": 1, "tier": 0},
                 {"provider": "secondary", "model": "up-secondary", "weight": 1, "tier": 1},

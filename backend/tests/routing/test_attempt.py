@@ -38,9 +38,10 @@ class RecordingBreakers(ProviderBreakers):
         admission: Admission | None,
         outcome: Outcome,
         retry_after_s: float | None = None,
+        key: str | None = None,
     ) -> None:
         self.recorded.append((provider.name, admission, outcome))
-        super().record(provider, admission, outcome, retry_after_s)
+        super().record(provider, admission, outcome, retry_after_s, key)
 
 
 @pytest.fixture
@@ -164,13 +165,16 @@ async def test_the_first_chunk_peek_commits_and_the_span_stays_open_until_the_st
         yield b"second"
 
     start = await attempt.run(streaming(chunks))
-    assert start.first == b"first" and start.attempt is attempt
+    assert start.first == [b"first"] and start.attempt is attempt
     assert [chunk async for chunk in start.chunks] == [b"second"]
-    assert [outcome for _, _, outcome in breakers.recorded] == [Outcome.SUCCESS]
+    assert breakers.recorded == [], "a committed stream is settled when it ends"
+    assert log == []
     assert ended(spans) == []
     start.stats.usage, start.stats.finish_reason = Usage(1, 2, 3), "stop"
     attempt.stream_ended(start.stats)
     attempt.stream_ended(start.stats)
+    assert [outcome for _, _, outcome in breakers.recorded] == [Outcome.SUCCESS]
+    assert [a.outcome for a in log] == ["success"]
     (span,) = ended(spans)
     assert span.attributes is not None and span.attributes["gen_ai.usage.output_tokens"] == 2
 
@@ -225,11 +229,10 @@ async def test_an_interrupted_stream_is_a_breaker_failure_and_one_failed_span(
 
     start = await attempt.run(streaming(chunks))
     attempt.stream_interrupted(UpstreamError("cut", kind=FailureKind.STREAM))
-    attempt.stream_ended(start.stats)  # the relay's `finally` after an interruption
-    assert [(admission, outcome) for _, admission, outcome in breakers.recorded][1:] == [
-        (None, Outcome.FAILURE)
-    ]
-    assert len(breakers.recorded) == 2  # the admission's success, then the failure after it
+    attempt.stream_ended(start.stats)  # a late end changes nothing
+    # One outcome per attempt: not a success at the commitment and a failure after it.
+    assert [outcome for _, _, outcome in breakers.recorded] == [Outcome.FAILURE]
+    assert [(a.outcome, a.error_type) for a in log] == [("interrupted", "stream_error")]
     (span,) = ended(spans)
     assert span.status.status_code is StatusCode.ERROR
 

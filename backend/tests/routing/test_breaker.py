@@ -142,8 +142,8 @@ def test_a_neutral_outcome_does_not_break_a_failure_streak() -> None:
 def test_open_period_boundaries() -> None:
     h = Harness()
     h.trip()
-    assert h.open_for() == pytest.approx(30.0)
-    h.clock.advance(29.999)
+    assert h.open_for() == pytest.approx(20.0)
+    h.clock.advance(19.999)
     refused = h.registry.admit(KEY, DEFAULT)
     assert not refused.allowed
     assert refused.state is BreakerState.OPEN
@@ -184,39 +184,41 @@ def test_successful_probes_close_and_reset_the_window() -> None:
     assert h.state() is BreakerState.CLOSED  # the streak starts over
 
 
-def test_each_probe_failure_doubles_the_wait_up_to_the_cap() -> None:
+def test_probe_failures_keep_the_wait_short_then_double_it_up_to_the_cap() -> None:
     h = Harness()
     h.trip()
     waits = [h.open_for()]
-    for _ in range(6):
+    for _ in range(8):
         h.clock.advance(h.open_for())
         h.probe()
         h.fail()
         assert h.state() is BreakerState.OPEN
         waits.append(h.open_for())
-    assert waits == pytest.approx([30, 60, 120, 240, 300, 300, 300])
+    # A short outage: the recovered target is probed again within open_s (steady_reopens 3).
+    assert waits == pytest.approx([20, 20, 20, 20, 40, 80, 160, 300, 300])
     view = h.registry.view(KEY)
-    assert view is not None and view.reopen_count == 6
+    assert view is not None and view.reopen_count == 8
 
 
 def test_the_reopen_count_resets_after_a_successful_close() -> None:
     h = Harness()
     h.trip()
-    h.clock.advance(30)
-    h.probe()
-    h.fail()
-    assert h.open_for() == pytest.approx(60)
-    h.clock.advance(60)
+    for _ in range(4):
+        h.clock.advance(h.open_for())
+        h.probe()
+        h.fail()
+    assert h.open_for() == pytest.approx(40)
+    h.clock.advance(40)
     for _ in range(3):
         h.probe()
     h.succeed(3)
     h.trip()
-    assert h.open_for() == pytest.approx(30)
+    assert h.open_for() == pytest.approx(20)
 
 
 @pytest.mark.parametrize("reopen_count", range(8))
 def test_open_duration_stays_within_jitter_bounds(reopen_count: int) -> None:
-    base = min(30.0 * 2**reopen_count, 300.0)
+    base = min(20.0 * 2 ** max(0, reopen_count - 3), 300.0)
     rng = random.Random(reopen_count)
     waits = [breaker.open_duration(DEFAULT, reopen_count, rng.random) for _ in range(200)]
     assert all(0.9 * base <= wait <= 1.1 * base for wait in waits)
@@ -235,7 +237,7 @@ def test_a_short_retry_after_does_not_shorten_the_open_period() -> None:
     h = Harness()
     h.fail(4)
     h.fail(1, retry_after_s=5.0)
-    assert h.open_for() == pytest.approx(30)
+    assert h.open_for() == pytest.approx(20)
 
 
 def test_retry_after_seen_while_open_extends_the_open_period() -> None:
@@ -376,3 +378,20 @@ def test_config_validates_and_decodes_from_json() -> None:
     assert cfg == BreakerConfig(consecutive_failures=3)
     with pytest.raises(msgspec.ValidationError):
         msgspec.json.decode(b'{"half_open_probes": 0}', type=BreakerConfig)
+
+
+@pytest.mark.parametrize("jitter", [lambda: 0.0, lambda: 0.999], ids=["short", "long"])
+def test_a_target_down_for_a_minute_is_probed_within_30_s_of_its_recovery(
+    jitter: RandomSource,
+) -> None:
+    """A flapping primary: down for 60 s (every probe fails), then healthy."""
+    h = Harness(jitter)
+    h.trip()
+    recovered_at = h.clock.monotonic() + 60.0
+    while True:
+        h.clock.advance(h.open_for() + 0.001)
+        h.probe()
+        if h.clock.monotonic() >= recovered_at:
+            break
+        h.fail()
+    assert h.clock.monotonic() - recovered_at <= 30.0

@@ -201,17 +201,18 @@ async def test_a_failed_probe_reopens_everywhere_with_the_doubled_wait(
 ) -> None:
     clock = FakeClock()
     a, b = make(clock), make(clock)
+    doubling = BreakerConfig(steady_reopens=0)  # each failed probe doubles the wait
     fail(a, 5)
     await sync(a, b)
     clock.advance(30)
-    a.admit(KEY, CFG)
+    a.admit(KEY, doubling)
     await sync(a)
-    assert a.admit(KEY, CFG).probe
-    a.record(KEY, CFG, Outcome.FAILURE)
+    assert a.admit(KEY, doubling).probe
+    a.record(KEY, doubling, Outcome.FAILURE)
     await sync(a, b)
-    refused = b.admit(KEY, CFG)
+    refused = b.admit(KEY, doubling)
     assert refused.state is BreakerState.OPEN
-    assert refused.retry_after_s == pytest.approx(60.0, abs=1e-2)
+    assert refused.retry_after_s == pytest.approx(40.0, abs=1e-2)
     view = b.view(KEY)
     assert view is not None and view.reopen_count == 1
 

@@ -127,7 +127,7 @@ async def test_open_breaker_is_skipped_and_all_open_reports_the_wait() -> None:
     with pytest.raises(FallbackExhausted) as exhausted:
         await run.run(scripted({"a": [ok("never")]}))
     assert exhausted.value.last_error is None
-    assert exhausted.value.retry_after_s is not None and exhausted.value.retry_after_s > 20
+    assert exhausted.value.retry_after_s is not None and exhausted.value.retry_after_s > 15
     assert outcomes(run.attempts)[0] == ("a", "skipped_open", False)
 
 

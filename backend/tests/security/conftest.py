@@ -76,6 +76,7 @@ class EchoingOpenAI(FakeOpenAI):
 class Stack:
     database_url: str
     jwt_secret: str
+    internal_token: str
     provider_secret: str
     gateway: ServerProcess
     admin: ServerProcess
@@ -195,20 +196,27 @@ async def _populate(stack: Stack) -> None:
 async def stack() -> AsyncIterator[Stack]:
     database_url = await create_pg_database()
     jwt_secret = "sec-jwt-" + secrets.token_hex(24)
+    internal_token = "sec-internal-" + secrets.token_hex(24)
     provider_secret = "sk-canary-" + secrets.token_hex(16)
     gateway = admin = None
     try:
         await prepare(database_url)
         async with EchoingOpenAI.running() as upstream:
             upstream.echoed = provider_secret
-            env = {"JWT_SECRET": jwt_secret, "LOG_LEVEL": "INFO"}
+            env = {
+                "JWT_SECRET": jwt_secret,
+                "ROUTERX_INTERNAL_TOKEN": internal_token,
+                "LOG_LEVEL": "INFO",
+            }
             gateway = await start_server(
                 "gateway", base_env(database_url, ENABLE_REAL_CALLS="true", **env)
             )
             admin = await start_server(
                 "admin", base_env(database_url, GATEWAY_INTERNAL_URL=gateway.url, **env)
             )
-            stack = Stack(database_url, jwt_secret, provider_secret, gateway, admin, upstream)
+            stack = Stack(
+                database_url, jwt_secret, internal_token, provider_secret, gateway, admin, upstream
+            )
             await _populate(stack)
             yield stack
     finally:

@@ -3,7 +3,9 @@ its pages, and no protected data without a session.
 
 The version check reads the lock file and the installed package (fast, always runs). The rest
 builds the console (about a minute) against the security stack's admin API and starts it with
-`next start`: it carries the `console` marker and runs with `pytest -m console tests/security`.
+its production server (frontend/server.mjs): it carries the `console` marker and runs with
+`pytest -m console tests/security`. Through that server the admin API learns the browser's
+socket address (never a client-sent header), and the console's API calls carry the CSRF header.
 
 The console has no server-side sign-in redirect: proxy.ts (Next 16's middleware) only sets the
 per-request nonce CSP, pages are client components that ask the admin API, and a 401 sends the
@@ -19,6 +21,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -28,7 +31,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.security.conftest import Stack, poll
+from tests.security.conftest import VIEWER_PASSWORD, Stack, poll
 from tests.support.processes import free_port
 
 FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
@@ -45,6 +48,9 @@ BYPASS_VALUES = [
     "middleware",
 ]
 SAFE_REFERRER = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
+# The first test here waits for the console build, which can outlast the suite's per-test limit
+# on a busy machine.
+pytestmark = pytest.mark.timeout(BUILD_TIMEOUT_S + 120)
 
 
 def version(text: str) -> tuple[int, int, int]:
@@ -93,7 +99,7 @@ def built_console(stack: Stack) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def console_process(stack: Stack, built_console: Path) -> Iterator[tuple[str, Path]]:
-    """`next start` on a free port, in its own process group; yields its URL and log file."""
+    """server.mjs on a free port, in its own process group; yields its URL and log file."""
     port = free_port()
     env = {
         **os.environ,
@@ -101,11 +107,14 @@ def console_process(stack: Stack, built_console: Path) -> Iterator[tuple[str, Pa
         "NEXT_DIST_DIR": DIST_DIR,
         "ADMIN_API_URL": stack.admin.url,
         "NODE_ENV": "production",
+        "CONSOLE_PORT": str(port),
     }
+    env.pop("HOST", None)
+    env.pop("CONSOLE_HOST", None)
     log = built_console / "security-console.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            ["node", str(NEXT), "start", "-p", str(port), "-H", "127.0.0.1"],
+            ["node", "server.mjs"],
             cwd=FRONTEND,
             env=env,
             stdout=output,
@@ -206,3 +215,55 @@ async def test_the_middleware_bypass_header_changes_nothing(
 async def test_the_console_build_is_recent(built_console: Path) -> None:
     """The build the tests ran against was made now, from the current sources."""
     assert time.time() - (built_console / "BUILD_ID").stat().st_mtime < BUILD_TIMEOUT_S + 120
+
+
+@pytest.mark.console
+async def test_the_admin_api_learns_the_browsers_socket_address(stack: Stack, console: str) -> None:
+    spoofed = {"x-forwarded-for": "203.0.113.1", "x-routerx-client-address": "203.0.113.2"}
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.5", 0))
+    async with (
+        aiohttp.ClientSession(connector=connector) as browser,
+        browser.post(
+            console + "/api/v1/auth/login",
+            json={"username": "console-address-probe", "password": "not-the-password"},
+            headers=spoofed,
+        ) as response,
+    ):
+        assert response.status == 401
+    status, audit = await stack.admin_call("GET", "/audit?limit=50")
+    assert status == 200
+    addresses = [
+        entry["after"]["address"] for entry in audit["data"] if entry["action"] == "login_failed"
+    ]
+    assert addresses and addresses[0] == "127.0.0.5", addresses
+
+
+@pytest.mark.console
+async def test_console_changes_need_its_csrf_header(stack: Stack, console: str) -> None:
+    # unsafe=True: keep cookies of an IP-address host (127.0.0.1), as a browser does.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.post(
+            console + "/api/v1/auth/login",
+            json={"username": "sec-viewer", "password": VIEWER_PASSWORD},
+        ) as login:
+            assert login.status == 200
+        assert browser.cookie_jar.filter_cookies(console).get("routerx_session") is not None
+        async with browser.post(console + "/api/v1/auth/refresh") as forged:
+            assert forged.status == 403
+            assert (await forged.json())["error"]["code"] == "csrf_failed"
+        headers = {"x-routerx-csrf": "1", "sec-fetch-site": "same-origin"}
+        async with browser.post(console + "/api/v1/auth/refresh", headers=headers) as real:
+            assert real.status == 200
+
+
+@pytest.mark.console
+async def test_the_console_listens_on_loopback_unless_host_says_otherwise(console: str) -> None:
+    port = int(console.rsplit(":", 1)[1])
+
+    def accepts(address: str) -> bool:
+        with socket.socket() as probe:
+            probe.settimeout(2)
+            return probe.connect_ex((address, port)) == 0
+
+    assert accepts("127.0.0.1")
+    assert not accepts("127.0.0.2")  # reachable only on a wildcard bind

@@ -3,7 +3,7 @@
 
 The secrets: a unique provider API key set through the admin API (really used: the fake
 upstream receives it, and quotes it back in its error messages), its ciphertext at rest,
-JWT_SECRET, the internal token derived from it, every admin user's password hash, and every
+JWT_SECRET, the internal token, every admin user's password hash, and every
 plain API key (shown once, at creation). Fragments are searched too, so that a partly masked
 value (`sk-...4f2a`) counts as a leak.
 
@@ -21,8 +21,7 @@ from urllib.parse import quote
 import aiohttp
 from tortoise import Tortoise
 
-from routerx.auth.internal import INTERNAL_HEADER, internal_token
-from routerx.settings import Settings
+from routerx.auth.internal import INTERNAL_HEADER
 from tests.fakes.upstream import Scenario
 from tests.security.conftest import (
     ADMIN_PASSWORD,
@@ -61,7 +60,7 @@ async def secrets_of(stack: Stack) -> dict[str, str]:
     found = {
         "provider secret": stack.provider_secret,
         "JWT_SECRET": stack.jwt_secret,
-        "internal token": internal_token(Settings(jwt_secret=stack.jwt_secret)),
+        "internal token": stack.internal_token,
         "demo API key": DEMO_KEY,
         "viewer password": VIEWER_PASSWORD,
         **{f"API key of {name}": key for name, key in stack.keys.items()},
@@ -161,7 +160,9 @@ async def walk_admin_reads(stack: Stack) -> list[tuple[str, str]]:
         await get(API + "/breakers")
         await get(API + "/stats")
         await get(API + "/audit?limit=200")
+        await get(API + "/provider-presets")
         walked |= {"/openapi.json", "/healthz", API + "/auth/me", API + "/breakers"}
+        walked.add(API + "/provider-presets")
         walked |= {API + "/stats", API + "/audit"}
         for tenant in await items(API + "/tenants"):
             base = f"{API}/tenants/{tenant['id']}"
@@ -191,7 +192,7 @@ async def walk_admin_reads(stack: Stack) -> list[tuple[str, str]]:
 
 
 async def gateway_surfaces(stack: Stack) -> list[tuple[str, str]]:
-    token = internal_token(Settings(jwt_secret=stack.jwt_secret))
+    token = stack.internal_token
     texts = []
     async with aiohttp.ClientSession() as session:
         for path, headers in (
@@ -229,7 +230,13 @@ async def test_no_secret_in_responses_errors_logs_or_metrics(stack: Stack) -> No
 
 async def test_no_secret_in_debug_logs(stack: Stack) -> None:
     admin = await start_server(
-        "admin", base_env(stack.database_url, JWT_SECRET=stack.jwt_secret, LOG_LEVEL="DEBUG")
+        "admin",
+        base_env(
+            stack.database_url,
+            JWT_SECRET=stack.jwt_secret,
+            ROUTERX_INTERNAL_TOKEN=stack.internal_token,
+            LOG_LEVEL="DEBUG",
+        ),
     )
     try:
         headers = {"authorization": f"Bearer {stack.admin_token}"}
@@ -245,7 +252,8 @@ async def test_no_secret_in_debug_logs(stack: Stack) -> None:
             for name, value in (await secrets_of(stack)).items()
             if "debug" in name or name in {"JWT_SECRET", "internal token"}
         }
-        assert len(secrets) == 5, secrets  # two hash parts, a ciphertext, two JWT-derived
+        # two hash parts, a ciphertext, the JWT secret and the internal token
+        assert len(secrets) == 5, secrets
         found = leaks([("admin output at DEBUG", admin.output())], secrets)
     finally:
         admin.stop()

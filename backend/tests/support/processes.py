@@ -37,6 +37,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+TEST_INTERNAL_TOKEN = "test-internal-token-not-derived-" + "i" * 16
+
+
 def base_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROUTERX_", "GATEWAY_"))}
     env.update(
@@ -47,6 +50,7 @@ def base_env(database_url: str, **extra: str) -> dict[str, str]:
         REQUEST_LOG_FLUSH_INTERVAL_S="0.05",
         LOG_LEVEL="INFO",
         JWT_SECRET="test-secret-not-the-example",
+        ROUTERX_INTERNAL_TOKEN=TEST_INTERNAL_TOKEN,
     )
     env.update(extra)
     return env
@@ -60,6 +64,7 @@ class ServerProcess:
     env: dict[str, str]
     port: int
     process: subprocess.Popen[bytes] | None = None
+    pin_hosts: bool = True  # False: the hosts come from `env` or the settings' defaults
     output_path: Path = field(
         default_factory=lambda: Path(tempfile.mkstemp(prefix="routerx-", suffix=".log")[1])
     )
@@ -70,12 +75,9 @@ class ServerProcess:
 
     def start(self) -> None:
         port_var = "GATEWAY_PORT" if self.command == "gateway" else "ADMIN_PORT"
-        env = {
-            **self.env,
-            port_var: str(self.port),
-            "GATEWAY_HOST": "127.0.0.1",
-            "ADMIN_HOST": "127.0.0.1",
-        }
+        pinned = {"GATEWAY_HOST": "127.0.0.1", "ADMIN_HOST": "127.0.0.1"} if self.pin_hosts else {}
+        env = {**pinned, **self.env}
+        env[port_var] = str(self.port)
         with self.output_path.open("wb") as output:
             self.process = subprocess.Popen(
                 [ROUTERX, self.command],

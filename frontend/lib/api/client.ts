@@ -1,5 +1,8 @@
 // The console's only fetch wrapper. Every call goes to this origin's /api/v1/..., which
 // next.config.ts rewrites to the admin API; the httpOnly session cookie rides along by itself.
+// Every call carries x-routerx-csrf: the admin API refuses a cookie-authenticated change
+// without it, and a page on another origin cannot add it (custom headers need a CORS preflight,
+// which the admin API never grants).
 
 export type Query = Record<string, string | number | boolean | null | undefined>;
 
@@ -83,7 +86,7 @@ interface RequestOptions {
 }
 
 async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { Accept: "application/json", "x-routerx-csrf": "1" };
   let body: string | undefined;
   if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";

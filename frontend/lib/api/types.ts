@@ -4,9 +4,9 @@ export type Role = "admin" | "viewer";
 export type BreakerState = "closed" | "half_open" | "open";
 export type Capability = "text" | "vision" | "tools" | "json" | "audio" | "files" | "embeddings";
 export type RuleCapability = "text" | "vision" | "embeddings";
-export type ProviderType = "mock" | "openai" | "azure" | "anthropic" | "gemini" | "openai_compatible";
+export type ProviderType = "mock" | "openai" | "azure" | "anthropic" | "gemini" | "openai_compatible" | "bedrock" | "vertex";
 
-export const PROVIDER_TYPES: ProviderType[] = ["mock", "openai", "openai_compatible", "azure", "anthropic", "gemini"];
+export const PROVIDER_TYPES: ProviderType[] = ["mock", "openai", "openai_compatible", "azure", "anthropic", "gemini", "bedrock", "vertex"];
 export const CAPABILITIES: Capability[] = ["text", "vision", "tools", "json", "audio", "files", "embeddings"];
 
 /** Offset pagination of the configuration lists. */
@@ -68,6 +68,23 @@ export interface ProviderSettings {
   mock?: MockFaultSettings | null;
   api_version?: string | null;
   stream_include_usage?: boolean | null;
+  region?: string | null;
+  project?: string | null;
+  location?: string | null;
+  preset?: string | null;
+}
+
+/** A preset for an OpenAI-compatible host (GET /provider-presets). */
+export interface ProviderPreset {
+  name: string;
+  label: string;
+  type: "openai_compatible";
+  base_url: string;
+  auth: string;
+  capabilities: Capability[];
+  drop_fields: string[];
+  stream_include_usage: boolean;
+  example_model: string;
 }
 
 export interface Provider {
@@ -113,7 +130,10 @@ export interface Rule {
   capability: RuleCapability;
   tenant_id: number | null;
   targets: Target[];
-  hedge_delay_ms: number | null;
+  hedge_delay_ms: number | "auto" | null;
+  balancing?: "weighted" | "latency";
+  stream_rescue?: StreamRescue;
+  on_transient?: OnTransient;
   enabled: boolean;
   created_at: string;
   updated_at: string;
@@ -121,13 +141,21 @@ export interface Rule {
   managed_by: string | null;
 }
 
+/** After a stream was cut mid-answer: the error event, or the next target continues it. */
+export type StreamRescue = "error" | "continue";
+/** After a transient failure: one more try at the same target first, or the next target at once. */
+export type OnTransient = "retry_same" | "fail_over";
+
 export interface RuleWrite {
   name: string;
   model_pattern: string;
   capability: RuleCapability;
   tenant_id: number | null;
   targets: Target[];
-  hedge_delay_ms: number | null;
+  hedge_delay_ms: number | "auto" | null;
+  balancing?: "weighted" | "latency";
+  stream_rescue?: StreamRescue;
+  on_transient?: OnTransient;
   enabled: boolean;
 }
 
@@ -200,12 +228,13 @@ export interface CreatedKey {
 export interface Attempt {
   provider: string;
   model: string;
-  outcome: string; // success | failure | client_error | skipped_open | cancelled
+  outcome: string; // success | failure | client_error | skipped_open | skipped_context_window | cancelled | interrupted | rescued | skipped_no_prefill
   status: number | null;
   latency_ms: number;
   breaker_state: string;
   error_type: string | null;
   hedged: boolean;
+  reason?: string | null; // why routing chose this target (latency balancing)
 }
 
 export interface RequestLog {
@@ -278,6 +307,18 @@ export interface Breaker {
   failures: number;
   consecutive_failures: number;
   /** Wall-clock seconds since the epoch. */
+  open_until: number | null;
+  reopen_count: number;
+  /** One breaker per target (this provider with one upstream model); the fields above are the worst of them. */
+  targets?: TargetBreaker[];
+}
+
+export interface TargetBreaker {
+  model: string;
+  state: LiveBreakerState;
+  calls: number;
+  failures: number;
+  consecutive_failures: number;
   open_until: number | null;
   reopen_count: number;
 }

@@ -23,11 +23,11 @@ from routerx.admin.errors import (
     handle_http_exception,
     handle_unexpected,
 )
-from routerx.admin.guard import check_production
 from routerx.admin.openapi import build_openapi, package_version
 from routerx.admin.routes import ENDPOINTS
 from routerx.admin.services import AdminServices
 from routerx.config_file.service import apply_at_start, reload_on_sighup
+from routerx.core.production_guard import check_production
 from routerx.settings import Settings, get_settings
 
 

@@ -20,7 +20,21 @@ from routerx.wire.internal import GatewayBreaker
 BreakerState = Literal["closed", "open", "half_open", "unknown"]
 
 
+class TargetBreakerView(msgspec.Struct):
+    """One target's breaker: the provider with one upstream model (`*`: provider-wide)."""
+
+    model: str
+    state: BreakerState
+    calls: int
+    failures: int
+    consecutive_failures: int
+    open_until: float | None
+    reopen_count: int
+
+
 class BreakerView(msgspec.Struct):
+    """A provider's breakers: the worst of its targets' in the top-level fields."""
+
     provider: str
     configured: bool
     enabled: bool
@@ -30,6 +44,7 @@ class BreakerView(msgspec.Struct):
     consecutive_failures: int
     open_until: float | None
     reopen_count: int
+    targets: list[TargetBreakerView] = msgspec.field(default_factory=list)
 
 
 class BreakerReport(msgspec.Struct):
@@ -61,6 +76,18 @@ def _view(
         live.consecutive_failures,
         live.open_until,
         live.reopen_count,
+        [
+            TargetBreakerView(
+                model,
+                target.state,
+                target.calls,
+                target.failures,
+                target.consecutive_failures,
+                target.open_until,
+                target.reopen_count,
+            )
+            for model, target in sorted(live.targets.items())
+        ],
     )
 
 

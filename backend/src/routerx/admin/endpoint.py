@@ -2,7 +2,8 @@
 
 The same Endpoint drives the Starlette route and the OpenAPI document, so the document cannot
 promise another input, output or role than the route enforces. A request is checked in a fixed
-order: session (401), role (403), path (404), query and body (400/413/415), then the handler.
+order: session (401), cross-site proof for cookie sessions (403), role (403), path (404), query
+and body (400/413/415), then the handler.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from routerx.admin.csrf import check_same_origin
 from routerx.admin.errors import ApiError, from_validation_error, invalid, not_found, server_error
 from routerx.admin.services import AdminServices
 from routerx.admin.sessions import Role, Session, authenticate, authorize
@@ -87,8 +89,8 @@ class Endpoint:
             statuses |= {413, 415}
         if self.role != "public":
             statuses.add(401)
-        if self.role == "admin":
-            statuses.add(403)
+        if self.role == "admin" or (self.role != "public" and self.method != "GET"):
+            statuses.add(403)  # the role, or a cookie session's missing cross-site proof
         if self.path_params:
             statuses.add(404)
         return sorted(statuses)
@@ -105,6 +107,8 @@ class Endpoint:
         session = None
         if self.role != "public":
             session = await authenticate(request, services.settings.jwt_secret)
+            if session.from_cookie:
+                check_same_origin(request, services.settings)
             authorize(session, self.role)
         path = self._path(request)
         query = read_query(request, self.query) if self.query is not None else None

@@ -47,6 +47,7 @@ class AttemptView(msgspec.Struct):
     breaker_state: str = "closed"
     error_type: str | None = None
     hedged: bool = False
+    reason: str | None = None
 
 
 class LogView(msgspec.Struct, kw_only=True):

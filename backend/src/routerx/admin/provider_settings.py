@@ -11,7 +11,7 @@ here too) and providers.mock.MockFaults. Reading tolerates keys this version doe
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -48,6 +48,7 @@ class BreakerSettings(Knobs, kw_only=True):
     max_open_s: Seconds | None = None
     jitter: Annotated[float, msgspec.Meta(ge=0, lt=1)] | None = None
     half_open_probes: Count | None = None
+    steady_reopens: Annotated[int, msgspec.Meta(ge=0, le=1_000)] | None = None
     max_retry_after_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] | None = None
 
 
@@ -63,6 +64,33 @@ class MockFaultSettings(Knobs, kw_only=True):
     chunk_delay_ms: Millis | None = None
 
 
+EnvName = Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+AwsRegion = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")]
+GcpName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$")
+]
+FilePath = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^/[^\x00-\x1f]*$")]
+FieldName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z_]+$")]
+
+
+class AwsCredentialsEnv(Knobs, kw_only=True):
+    """Bedrock: the environment variables that hold the key pair (and session token)."""
+
+    access_key_id: EnvName
+    secret_access_key: EnvName
+    session_token: EnvName | None = None
+
+
+class HealthCheckSettings(Knobs, kw_only=True):
+    """Active health checks (routing.health): off unless `enabled`."""
+
+    enabled: bool | None = None
+    interval_s: Annotated[float, msgspec.Meta(ge=1, le=86_400)] | None = None
+    jitter: Annotated[float, msgspec.Meta(ge=0, lt=1)] | None = None
+    probe: Literal["models", "completion"] | None = None
+    model: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
 class ProviderSettings(Knobs, kw_only=True):
     timeouts: TimeoutSettings | None = None
     breaker: BreakerSettings | None = None
@@ -71,12 +99,37 @@ class ProviderSettings(Knobs, kw_only=True):
     anthropic_version: ApiVersion | None = None
     # OpenAI-family streams: false for servers that reject `stream_options.include_usage`.
     stream_include_usage: bool | None = None
+    # Bedrock
+    region: AwsRegion | None = None
+    credentials_env: AwsCredentialsEnv | None = None
+    # Vertex AI
+    project: GcpName | None = None
+    location: GcpName | None = None
+    credentials_file: FilePath | None = None
+    # OpenAI-compatible presets (providers.presets): the preset's name and the request fields
+    # the host refuses, dropped before sending.
+    preset: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]+$")] | None = None
+    drop_fields: Annotated[list[FieldName], msgspec.Meta(max_length=32)] | None = None
+    health_check: HealthCheckSettings | None = None
+    # Context windows by upstream model, where the model catalog has none or another figure.
+    context_windows: (
+        Annotated[
+            dict[
+                Annotated[str, msgspec.Meta(min_length=1, max_length=200)],
+                Annotated[int, msgspec.Meta(ge=1, le=100_000_000)],
+            ],
+            msgspec.Meta(max_length=500),
+        ]
+        | None
+    ) = None
 
 
 SECTIONS: dict[str, type[Knobs]] = {
     "timeouts": TimeoutSettings,
     "breaker": BreakerSettings,
     "mock": MockFaultSettings,
+    "credentials_env": AwsCredentialsEnv,
+    "health_check": HealthCheckSettings,
 }
 
 

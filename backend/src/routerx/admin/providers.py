@@ -2,6 +2,10 @@
 
 The secret is write-only: `secret` (stored encrypted) or `secret_env` (the name of an environment
 variable the gateway reads); responses say only `secret_set` and the variable's name.
+`secret_env` may name only a variable meant for it (SECRET_ENV_PREFIX, or one listed in
+PROVIDER_SECRET_ENV_ALLOWLIST): otherwise an admin could point a provider at an upstream of
+their own and have the gateway send it JWT_SECRET or DATABASE_URL. For the same reason a change
+of `base_url` or `type` drops the stored secret unless the same request sends one again.
 """
 
 from __future__ import annotations
@@ -29,7 +33,10 @@ from routerx.storage.models import Provider, RoutingRule
 log = logging.getLogger("routerx.admin")
 
 TYPES_NEEDING_BASE_URL = frozenset({"azure", "openai_compatible"})
-ProviderType = Literal["mock", "openai", "azure", "anthropic", "gemini", "openai_compatible"]
+REQUIRED_SETTINGS = {"bedrock": ("region",), "vertex": ("project", "location")}
+ProviderType = Literal[
+    "mock", "openai", "azure", "anthropic", "gemini", "openai_compatible", "bedrock", "vertex"
+]
 Capability = Literal["text", "vision", "tools", "json", "audio", "files", "embeddings"]
 ProviderName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -53,6 +60,7 @@ Capabilities = Annotated[
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 MAX_SECRET_BYTES = 2048  # its ciphertext must fit the 4096-character column
 EnvName = Annotated[str, msgspec.Meta(max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+SECRET_ENV_PREFIX = "ROUTERX_PROVIDER_"  # noqa: S105 - a variable-name prefix, not a secret
 
 
 class ProviderView(msgspec.Struct):
@@ -147,6 +155,35 @@ async def read_provider(call: Call) -> ProviderView:
     return view(await get_provider(call.path["provider_id"]))
 
 
+def check_secret_env(name: object, allowlist: frozenset[str], field: str = "secret_env") -> None:
+    if not isinstance(name, str):
+        return
+    if not (name.startswith(SECRET_ENV_PREFIX) and len(name) > len(SECRET_ENV_PREFIX)) and (
+        name not in allowlist
+    ):
+        raise invalid(
+            f"{field} must name a variable starting with {SECRET_ENV_PREFIX} (or one listed "
+            "in PROVIDER_SECRET_ENV_ALLOWLIST).",
+            field,
+        )
+
+
+def check_env_names(
+    secret_env: object, settings: ProviderSettings | None, allowlist: frozenset[str]
+) -> None:
+    """Every environment variable a provider names is a provider secret, never the server's own.
+
+    Bedrock's key pair names variables too, and the access key id travels upstream in each
+    signed request, so it is held to the same prefix as `secret_env`.
+    """
+    check_secret_env(secret_env, allowlist)
+    names = settings.credentials_env if settings else None
+    if names is None:
+        return
+    for key in ("access_key_id", "secret_access_key", "session_token"):
+        check_secret_env(getattr(names, key), allowlist, f"settings.credentials_env.{key}")
+
+
 def check_provider_fields(
     type_: str,
     base_url: str,
@@ -172,6 +209,12 @@ def check_provider_fields(
         raise invalid("Set either secret or secret_env, not both.", "secret_env")
     if isinstance(secret, str) and len(secret.encode()) > MAX_SECRET_BYTES:
         raise invalid(f"The secret may be at most {MAX_SECRET_BYTES} bytes.", "secret")
+    if type_ in REQUIRED_SETTINGS and isinstance(settings, ProviderSettings):
+        for name in REQUIRED_SETTINGS[type_]:
+            if getattr(settings, name) is None:
+                raise invalid(
+                    f"A provider of type {type_} needs settings.{name}.", f"settings.{name}"
+                )
     problem = breaker_problem(settings.breaker) if settings and settings.breaker else None
     if problem:
         raise invalid(f"Breaker settings: {problem}.", "settings.breaker")
@@ -194,6 +237,7 @@ async def create_provider(call: Call) -> ProviderView:
         body.type, body.base_url, body.capabilities, body.settings, body.secret, body.secret_env
     )
     settings = call.services.settings
+    check_env_names(body.secret_env, body.settings, settings.provider_secret_env_allowlist)
     try:
         async with in_transaction():
             provider = await Provider.create(
@@ -252,8 +296,18 @@ async def update_provider(call: Call) -> ProviderView:
         body.secret,
         body.secret_env,
     )
+    check_env_names(
+        body.secret_env,
+        changes.get("settings"),
+        call.services.settings.provider_secret_env_allowlist,
+    )
     await _check_rules_still_valid(provider, changes)
     secret_changed = "secret" in changes or "secret_env" in changes
+    if _moves_upstream(provider, changes) and not secret_changed:
+        # The stored secret was given for the old upstream; it must not follow a new one.
+        changes["secret_ciphertext"] = None
+        changes["secret_env"] = None
+        secret_changed = bool(provider.secret_ciphertext or provider.secret_env)
     if "settings" in changes:
         changes["settings"] = msgspec.to_builtins(changes["settings"])
     if "secret" in changes:
@@ -276,6 +330,12 @@ async def update_provider(call: Call) -> ProviderView:
         raise _name_taken(changes.get("name")) from None
     await bump_config_version()
     return view(provider)
+
+
+def _moves_upstream(provider: Provider, changes: dict[str, Any]) -> bool:
+    base_url: str = changes.get("base_url", provider.base_url)
+    type_: str = changes.get("type", provider.type)
+    return base_url != provider.base_url or type_ != provider.type
 
 
 async def delete_provider(call: Call) -> None:

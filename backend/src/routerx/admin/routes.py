@@ -16,6 +16,7 @@ from routerx.admin import (
     keys,
     logs,
     openapi,
+    provider_presets,
     providers,
     rules,
     stats,
@@ -220,6 +221,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         logs.LogDetail,
     ),
     # Providers
+    Endpoint(
+        "GET",
+        API + "/provider-presets",
+        provider_presets.list_presets,
+        "viewer",
+        "Presets for OpenAI-compatible hosts (base URL, capabilities, dropped fields)",
+        "providers",
+        list[provider_presets.PresetView],
+    ),
     Endpoint(
         "GET",
         API + "/providers",

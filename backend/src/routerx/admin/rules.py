@@ -38,7 +38,15 @@ ModelPattern = Annotated[
     ),
 ]
 RuleCapability = Literal["text", "vision", "embeddings"]
-HedgeDelay = Annotated[int, msgspec.Meta(ge=1, le=600_000)]
+# "error": a stream cut after it started ends with an error event; "continue": it is rescued.
+StreamRescue = Literal["error", "continue"]
+# After a transient failure: one more try at the same target first, or the next target at once.
+OnTransient = Literal["retry_same", "fail_over"]
+HedgeDelay = Annotated[int, msgspec.Meta(ge=1, le=600_000)] | Literal["auto"]
+Balancing = Annotated[
+    Literal["weighted", "latency"],
+    msgspec.Meta(description="Order inside a tier: weighted shuffle, or fastest measured first."),
+]
 
 
 class Target(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -58,11 +66,14 @@ class RuleView(msgspec.Struct):
     capability: RuleCapability
     tenant_id: int | None
     targets: list[Target]
-    hedge_delay_ms: int | None
+    hedge_delay_ms: int | Literal["auto"] | None
+    balancing: Balancing
     enabled: bool
     created_at: Timestamp
     updated_at: Timestamp
     managed_by: str | None
+    stream_rescue: StreamRescue = "error"
+    on_transient: OnTransient = "retry_same"
 
 
 class RuleCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -72,7 +83,10 @@ class RuleCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     tenant_id: Id | None = None
     targets: Targets
     hedge_delay_ms: HedgeDelay | None = None
+    balancing: Balancing = "weighted"
     enabled: bool = True
+    stream_rescue: StreamRescue = "error"
+    on_transient: OnTransient = "retry_same"
 
 
 class RuleUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -82,7 +96,10 @@ class RuleUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     tenant_id: Id | UnsetType | None = UNSET
     targets: Targets | UnsetType = UNSET
     hedge_delay_ms: HedgeDelay | UnsetType | None = UNSET
+    balancing: Balancing | UnsetType = UNSET
     enabled: bool | UnsetType = UNSET
+    stream_rescue: StreamRescue | UnsetType = UNSET
+    on_transient: OnTransient | UnsetType = UNSET
 
 
 class RuleQuery(PageQuery, kw_only=True):
@@ -122,11 +139,14 @@ def view(rule: RoutingRule) -> RuleView:
         _capability(rule.capability),
         rule.tenant_id,
         _targets(rule.targets),
-        rule.hedge_delay_ms,
+        "auto" if rule.hedge_delay_auto else rule.hedge_delay_ms,
+        "latency" if rule.balancing == "latency" else "weighted",
         rule.enabled,
         rule.created_at,
         rule.updated_at,
         rule.managed_by,
+        "continue" if rule.stream_rescue == "continue" else "error",
+        "fail_over" if rule.on_transient == "fail_over" else "retry_same",
     )
 
 
@@ -166,6 +186,13 @@ def _stored_targets(targets: list[Target]) -> list[dict[str, Any]]:
     ]
 
 
+def _hedge_columns(value: int | str | None) -> dict[str, Any]:
+    """`hedge_delay_ms: "auto"` is stored as the flag, a number as the fixed delay."""
+    if value == "auto":
+        return {"hedge_delay_ms": None, "hedge_delay_auto": True}
+    return {"hedge_delay_ms": value, "hedge_delay_auto": False}
+
+
 def _name_taken(name: object) -> Exception:
     return conflict(f"A rule named {name!r} already exists.", "name")
 
@@ -197,8 +224,11 @@ async def create_rule(call: Call) -> RuleView:
                 capability=body.capability,
                 tenant_id=body.tenant_id,
                 targets=_stored_targets(body.targets),
-                hedge_delay_ms=body.hedge_delay_ms,
+                **_hedge_columns(body.hedge_delay_ms),
+                balancing=body.balancing,
                 enabled=body.enabled,
+                stream_rescue=body.stream_rescue,
+                on_transient=body.on_transient,
             )
             await audit.record(call.actor, "create", "routing_rule", rule.id, after=view(rule))
     except IntegrityError:
@@ -221,6 +251,8 @@ async def update_rule(call: Call) -> RuleView:
     )
     if "targets" in changes:
         changes["targets"] = _stored_targets(targets)
+    if "hedge_delay_ms" in changes:
+        changes.update(_hedge_columns(changes["hedge_delay_ms"]))
     try:
         async with in_transaction():
             rule.update_from_dict(changes)

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from routerx.admin.errors import forbidden, unauthenticated
 from routerx.auth.jwt import InvalidToken, TokenClaims, issue_token, verify_token
+from routerx.settings import Settings
 from routerx.storage.models import AdminUser, RevokedToken
 
 COOKIE_NAME = "routerx_session"
@@ -32,6 +33,7 @@ UserRole = Literal["admin", "viewer"]
 class Session:
     user: AdminUser
     claims: TokenClaims
+    from_cookie: bool  # a browser sends the cookie by itself, so such calls need CSRF proof
 
 
 class SessionToken(msgspec.Struct):
@@ -50,6 +52,10 @@ def presented_token(request: Request) -> str | None:
         scheme, _, value = header.partition(" ")
         return value.strip() if scheme.lower() == "bearer" else None
     return request.cookies.get(COOKIE_NAME)
+
+
+def uses_cookie(request: Request) -> bool:
+    return request.headers.get("authorization") is None and COOKIE_NAME in request.cookies
 
 
 def credential_tag(user: AdminUser) -> str:
@@ -72,7 +78,7 @@ async def authenticate(request: Request, jwt_secret: str) -> Session:
         raise unauthenticated("The session's user no longer exists or is disabled.")
     if not hmac.compare_digest(claims.credential_tag, credential_tag(user)):
         raise unauthenticated("The password changed since this session began; sign in again.")
-    return Session(user, claims)
+    return Session(user, claims, uses_cookie(request))
 
 
 def authorize(session: Session, role: Role) -> None:
@@ -87,9 +93,30 @@ async def revoke(claims: TokenClaims) -> None:
     await RevokedToken.get_or_create(jti=claims.jti, defaults={"expires_at": expires})
 
 
-def open_session(request: Request, user: AdminUser, jwt_secret: str) -> Response:
-    """Issue a token for `user` and answer with it, in the body and as the session cookie."""
-    token, claims = issue_token(user.username, credential_tag(user), jwt_secret)
+def served_over_tls(request: Request, settings: Settings) -> bool:
+    """Whether the browser reached us over HTTPS: directly, or as a trusted proxy says."""
+    if settings.session_cookie_secure != "auto":
+        return settings.session_cookie_secure == "true"
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return peer in settings.trusted_proxies and forwarded == "https"
+
+
+def open_session(
+    request: Request, user: AdminUser, settings: Settings, started_at: int | None = None
+) -> Response:
+    """Issue a token for `user` and answer with it, in the body and as the session cookie.
+
+    `started_at`: when the session being continued began (a refresh); None for a sign-in."""
+    token, claims = issue_token(
+        user.username,
+        credential_tag(user),
+        settings.jwt_secret,
+        session_started_at=started_at,
+        max_session_s=settings.session_max_lifetime_s,
+    )
     expires_at = dt.datetime.fromtimestamp(claims.expires_at, dt.UTC)
     body = SessionToken(token, "bearer", expires_at, user.username, role_of(user))
     response = Response(msgspec.json.encode(body), media_type="application/json")
@@ -98,18 +125,18 @@ def open_session(request: Request, user: AdminUser, jwt_secret: str) -> Response
         token,
         max_age=claims.expires_at - claims.issued_at,
         path="/",
-        secure=request.url.scheme == "https",
+        secure=served_over_tls(request, settings),
         httponly=True,
         samesite="lax",
     )
     return response
 
 
-def clear_session_cookie(request: Request, response: Response) -> None:
+def clear_session_cookie(request: Request, response: Response, settings: Settings) -> None:
     response.delete_cookie(
         COOKIE_NAME,
         path="/",
-        secure=request.url.scheme == "https",
+        secure=served_over_tls(request, settings),
         httponly=True,
         samesite="lax",
     )

@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from routerx.admin import audit
 from routerx.admin.endpoint import Call, given_fields
-from routerx.admin.errors import conflict, not_found
+from routerx.admin.errors import conflict, invalid, not_found
 from routerx.admin.pagination import Page, PageQuery, Timestamp, paginate
 from routerx.auth.passwords import (
     DEFAULT_ADMIN_PASSWORD,
@@ -26,6 +26,7 @@ from routerx.auth.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     hash_password_async,
+    password_problem,
 )
 from routerx.storage.models import AdminUser
 
@@ -106,8 +107,15 @@ async def read_user(call: Call) -> UserView:
     return view(user)
 
 
+def check_new_password(password: str, username: str, field: str) -> None:
+    problem = password_problem(password, username)
+    if problem is not None:
+        raise invalid(problem, field, "weak_password")
+
+
 async def create_user(call: Call) -> UserView:
     body: UserCreate = call.body
+    check_new_password(body.password, body.username, "password")
     password_hash = await hash_password_async(body.password)
     try:
         async with in_transaction():
@@ -147,6 +155,7 @@ async def reset_password(call: Call) -> UserView:
     """Sets a new password and ends every session of that user."""
     body: PasswordReset = call.body
     user = await _other_user(call, "reset the password of")
+    check_new_password(body.password, user.username, "password")
     password_hash = await hash_password_async(body.password)
     changes = {"password_hash": password_hash, "password_changed_at": dt.datetime.now(dt.UTC)}
     return await _apply(call, user, changes, "reset_password")

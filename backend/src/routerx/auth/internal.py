@@ -1,8 +1,12 @@
-"""The shared secret header between the admin API and the gateway's internal endpoints."""
+"""The shared credential between the admin API and the gateway's internal endpoints.
+
+It is a setting of its own (ROUTERX_INTERNAL_TOKEN), not derived from any other secret, so
+knowing JWT_SECRET (or its published example) says nothing about it. Without it the internal
+endpoints answer nobody.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from routerx.settings import Settings
@@ -11,12 +15,12 @@ INTERNAL_HEADER = "x-routerx-internal"
 
 
 def internal_token(settings: Settings) -> str:
-    """Derived from JWT_SECRET, so both processes agree without another setting."""
-    return hmac.new(settings.jwt_secret.encode(), b"routerx-internal", hashlib.sha256).hexdigest()
+    return settings.internal_token
 
 
 def is_internal_token(settings: Settings, presented: str | None) -> bool:
     """Constant-time check of a presented `x-routerx-internal` header value."""
-    if not presented:
+    expected = settings.internal_token
+    if not presented or not expected:
         return False
-    return hmac.compare_digest(presented.encode(), internal_token(settings).encode())
+    return hmac.compare_digest(presented.encode(), expected.encode())

@@ -3,8 +3,10 @@
 Signed and checked with joserfc, the Authlib project's JOSE library (a dependency of Authlib,
 whose own `authlib.jose` is deprecated in its favour). Exactly one algorithm is accepted, so
 `alg: none`, RS/ES algorithms and algorithm-confusion tokens are refused before any claim is
-read. `exp`, `iat`, `iss`, `jti`, `sub` and `cred` are required. `cred` is a tag of the user's
-credentials at issue time, so a password change ends every older session at once. Revocation
+read. `exp`, `iat`, `iss`, `jti`, `sub`, `cred` and `sat` are required. `cred` is a tag of the
+user's credentials at issue time, so a password change ends every older session at once. `sat`
+is when the session began (sign-in); a refreshed token keeps it and never expires later than
+`sat` plus the absolute session lifetime. Revocation
 and the `cred` comparison need the database and are done by routerx.admin.sessions.
 """
 
@@ -22,6 +24,7 @@ from joserfc.jwk import OctKey
 ALGORITHM = "HS256"
 ISSUER = "routerx-admin"
 TOKEN_LIFETIME_S = 30 * 60
+SESSION_MAX_LIFETIME_S = 12 * 3600
 MAX_TOKEN_LENGTH = 4096
 CLOCK_LEEWAY_S = 5
 
@@ -37,6 +40,7 @@ class TokenClaims:
     jti: str
     issued_at: int
     expires_at: int
+    session_started_at: int
 
 
 def _key(secret: str) -> OctKey:
@@ -49,11 +53,17 @@ def issue_token(
     secret: str,
     *,
     lifetime_s: int = TOKEN_LIFETIME_S,
+    session_started_at: int | None = None,
+    max_session_s: int = SESSION_MAX_LIFETIME_S,
     now: float | None = None,
 ) -> tuple[str, TokenClaims]:
+    """A token valid for `lifetime_s` (the idle limit), but never past the session's end:
+    `session_started_at` (default: now, a fresh sign-in) plus `max_session_s`."""
     issued_at = int(time.time() if now is None else now)
+    started_at = issued_at if session_started_at is None else session_started_at
+    expires_at = min(issued_at + lifetime_s, started_at + max_session_s)
     claims = TokenClaims(
-        subject, credential_tag, uuid.uuid4().hex, issued_at, issued_at + lifetime_s
+        subject, credential_tag, uuid.uuid4().hex, issued_at, expires_at, started_at
     )
     payload = {
         "iss": ISSUER,
@@ -62,6 +72,7 @@ def issue_token(
         "jti": claims.jti,
         "iat": claims.issued_at,
         "exp": claims.expires_at,
+        "sat": claims.session_started_at,
     }
     token = jwt.encode({"alg": ALGORITHM, "typ": "JWT"}, payload, _key(secret), [ALGORITHM])
     return token, claims
@@ -77,6 +88,7 @@ def _registry(now: int) -> jwt.JWTClaimsRegistry:
         jti={"essential": True},
         iat={"essential": True},
         exp={"essential": True},
+        sat={"essential": True},
     )
 
 
@@ -114,4 +126,5 @@ def verify_token(token: str, secret: str, *, now: float | None = None) -> TokenC
         jti=_string(claims, "jti"),
         issued_at=issued_at,
         expires_at=_integer(claims, "exp"),
+        session_started_at=_integer(claims, "sat"),
     )

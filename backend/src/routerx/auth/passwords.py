@@ -12,14 +12,45 @@ from functools import lru_cache
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 DEFAULT_ADMIN_USERNAME = "admin"
 DEFAULT_ADMIN_PASSWORD = "admin123"  # noqa: S105 - the documented seed password, refused in production
+# Passwords that ship in documentation, examples and defaults of this and similar products:
+# long enough to pass the length rule, guessed first by anyone.
+KNOWN_DEFAULT_PASSWORDS = frozenset(
+    {
+        DEFAULT_ADMIN_PASSWORD,
+        "admin1234567",
+        "adminadmin12",
+        "administrator",
+        "password1234",
+        "password12345",
+        "passwordpassword",
+        "changeme1234",
+        "change-me-please",
+        "change-me-in-production-please",
+        "routerx-admin",
+        "routerxadmin",
+        "routerx123456",
+        "123456789012",
+        "qwertyuiop12",
+    }
+)
 
 HASHER = PasswordHasher(
     time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16, type=Type.ID
 )
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why `password` may not be set for `username`, or None when it may."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    lowered = password.casefold()
+    if lowered in KNOWN_DEFAULT_PASSWORDS or lowered == username.casefold():
+        return "This password is a known default; choose another."
+    return None
 
 
 def hash_password(password: str) -> str:

@@ -21,7 +21,15 @@ from routerx.admin.providers import (
     ProviderName,
     ProviderType,
 )
-from routerx.admin.rules import HedgeDelay, ModelPattern, RuleCapability, RuleName, Targets
+from routerx.admin.rules import (
+    HedgeDelay,
+    ModelPattern,
+    OnTransient,
+    RuleCapability,
+    RuleName,
+    StreamRescue,
+    Targets,
+)
 from routerx.admin.tenants import ModelPatterns, Name, RateLimit, TenantStatus
 
 FORMAT_VERSION = 1
@@ -62,6 +70,8 @@ class RuleSpec(Spec, kw_only=True):
     tenant: Name | None = None  # a tenant's name: the rule applies to that tenant only
     targets: Targets
     hedge_delay_ms: HedgeDelay | None = None
+    stream_rescue: StreamRescue = "error"
+    on_transient: OnTransient = "retry_same"
     enabled: bool = True
 
 

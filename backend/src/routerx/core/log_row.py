@@ -17,6 +17,7 @@ class Attempt(msgspec.Struct, omit_defaults=True):
     breaker_state: str = "closed"
     error_type: str | None = None
     hedged: bool = False
+    reason: str | None = None  # why routing chose this target (latency balancing)
 
 
 class LogRow(msgspec.Struct, kw_only=True):

@@ -45,6 +45,12 @@ class RuleEntry:
     tenant_id: int | None
     tiers: tuple[tuple[Target, ...], ...]
     hedge_delay_ms: int | None = None
+    stream_rescue: str = "error"  # "continue": a stream cut mid-answer is continued elsewhere
+    # "retry_same": one more try at a target after a transient failure (routing.same_target);
+    # configured rules default to it, an entry built in code to the bare loop.
+    on_transient: str = "fail_over"
+    hedge_delay_auto: bool = False
+    balancing: str = "weighted"
 
 
 @dataclass(frozen=True, slots=True)

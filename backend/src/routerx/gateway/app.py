@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from routerx.core.background import bounded, stop_task
+from routerx.core.production_guard import check_production
 from routerx.gateway import errors
 from routerx.gateway.exchange import request_id_of
 from routerx.gateway.fronts import SURFACES
@@ -26,7 +27,10 @@ from routerx.gateway.state import GatewayState
 from routerx.gateway.token_count import CountTokensEndpoint
 from routerx.limits import build_limiter
 from routerx.routing.breaker import BreakerState
-from routerx.routing.breaker_gate import build_breakers
+from routerx.routing.breaker_gate import ProviderBreakers, build_breakers
+from routerx.routing.breaker_registry import TransitionCallback
+from routerx.routing.fallback import RetryPolicy
+from routerx.routing.health import HealthChecker
 from routerx.settings import Settings
 from routerx.storage.db import close_db, init_db
 from routerx.storage.log_writer import RequestLogWriter
@@ -65,9 +69,16 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, errors.internal_error())
 
 
-def _on_breaker_transition(provider: str, old: BreakerState, new: BreakerState) -> None:
-    metrics.BREAKER_TRANSITIONS.labels(provider, old.value, new.value).inc()
-    metrics.BREAKER_STATE.labels(provider).set(metrics.BREAKER_STATE_VALUES[new.value])
+def _breaker_metrics(breakers: ProviderBreakers) -> TransitionCallback:
+    """Transitions per provider; its state gauge shows the worst of its targets' breakers."""
+
+    def on_transition(key: str, old: BreakerState, new: BreakerState) -> None:
+        provider = key.partition("/")[0]
+        metrics.BREAKER_TRANSITIONS.labels(provider, old.value, new.value).inc()
+        state = breakers.worst_state(provider)
+        metrics.BREAKER_STATE.labels(provider).set(metrics.BREAKER_STATE_VALUES[state])
+
+    return on_transition
 
 
 def surface_routes(state: GatewayState) -> list[Route]:
@@ -86,9 +97,17 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
         batch_size=settings.log_batch_size,
         flush_interval_s=settings.log_flush_interval_s,
     )
-    breakers = build_breakers(settings, on_transition=_on_breaker_transition)
+    breakers = build_breakers(settings)
+    breakers.registry.watch(_breaker_metrics(breakers))
     limiter = build_limiter(settings.redis_url)
-    state = GatewayState(settings=settings, breakers=breakers, log_writer=writer, limiter=limiter)
+    state = GatewayState(
+        settings=settings,
+        breakers=breakers,
+        log_writer=writer,
+        limiter=limiter,
+        retry_policy=RetryPolicy(deadline_s=settings.request_deadline_s),
+    )
+    health = state.health = HealthChecker(breakers, writer.submit)
     tracing_on = tracing.configure_tracing(settings.otel_endpoint, span_processor)
 
     async def healthz(request: Request) -> Response:
@@ -113,6 +132,11 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await init_db(settings.database_url)
+        try:
+            await check_production(settings)
+        except Exception:
+            await close_db(timeout_s=DB_CLOSE_TIMEOUT_S)
+            raise
         refresher = SnapshotRefresher(settings, state.install, settings.config_poll_interval_s)
         state.refresher = refresher
         await refresher.refresh_once()
@@ -125,6 +149,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
         try:
             yield
         finally:
+            await health.stop()
             for task in tasks:
                 await stop_task(task)
             await writer.flush(SHUTDOWN_FLUSH_S)

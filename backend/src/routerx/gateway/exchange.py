@@ -62,6 +62,9 @@ def answered_by(exchange: Exchange, target: PlannedTarget, plan: RoutePlan) -> N
     row.provider, row.upstream_model = target.provider.name, target.model
     row.fallback = target.provider.name != plan.targets[0].provider.name
     exchange.response_headers.append((b"x-routerx-provider", target.provider.name.encode()))
+    # The answer's `model` names the upstream model that answered; this, what was asked for.
+    if row.model.isascii():
+        exchange.response_headers.append((b"x-routerx-requested-model", row.model.encode()))
 
 
 def log_request(row: LogRow, model_label: str) -> None:

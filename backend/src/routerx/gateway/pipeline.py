@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from routerx.auth.api_keys import digest_key
 from routerx.core.log_row import LogRow
 from routerx.core.snapshot import KeyEntry
-from routerx.gateway import errors
+from routerx.gateway import errors, route_hooks
 from routerx.gateway.asgi_io import (
     ClientDisconnected,
     Headers,
@@ -36,6 +36,7 @@ from routerx.gateway.fronts.base import Canonical, FrontAdapter
 from routerx.gateway.operations import OPERATIONS, StreamingOperation
 from routerx.gateway.relay import relay_stream
 from routerx.gateway.request_parsing import decode_body
+from routerx.gateway.rescue import RESCUE_CONTINUE, StreamRescue
 from routerx.gateway.sse import SSE_HEADERS
 from routerx.gateway.state import GatewayState
 from routerx.limits import Limits
@@ -43,6 +44,7 @@ from routerx.providers.base import Completion, Provider, StreamStats
 from routerx.providers.error_detail import CONTEXT_LENGTH_EXCEEDED
 from routerx.providers.errors import RequestRejected
 from routerx.routing.attempt import ClientError, StreamStart, TargetAttempt
+from routerx.routing.context_window import larger_window_plan
 from routerx.routing.fallback import FallbackExhausted, FallbackRun, Perform
 from routerx.routing.rules import NoRoute, RoutePlan, plan_route
 from routerx.telemetry import tracing
@@ -133,7 +135,9 @@ class Pipeline:
         row.capability = needs.primary
         model = canonical.requested_model
         try:
-            plan = plan_route(self.state.snapshot, model, key.tenant, needs, self.state.rng)
+            plan = plan_route(
+                self.state.snapshot, model, key.tenant, needs, self.state.rng, self.state.latency
+            )
         except NoRoute as no_route:
             if no_route.code == "model_not_found":
                 raise errors.model_not_found(model) from None
@@ -144,6 +148,8 @@ class Pipeline:
         exchange.model_label = plan.rule.model_pattern
         if canonical.untranslatable is not None:
             plan = native_plan(plan, canonical, self.state.providers)
+        needed = None if needs.primary == "embeddings" else self.operation.token_estimate(canonical)
+        plan = route_hooks.planned(plan, self.state.latency, needed, row.attempts)
         self._enforce_limits(exchange, key, canonical)
         exchange.watcher = asyncio.create_task(_watch_disconnect(receive, asyncio.current_task()))
         if streaming is not None and canonical.stream:
@@ -207,16 +213,39 @@ class Pipeline:
 
         start, _ = await self._run(exchange, plan, perform, StreamStart.discard)
         exchange.row.ttft_ms = exchange.elapsed_ms()
+        rescue = self._rescue(exchange, plan, canonical, operation)
         exchange.row.status = 200
         encoder = self.front.stream_encoder(canonical, request_id)
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [*self._answer_headers(exchange), *SSE_HEADERS],
+                "headers": [*self._answer_headers(exchange, start), *SSE_HEADERS],
             }
         )
-        await relay_stream(send, exchange, start, encoder, operation, canonical)
+        await relay_stream(send, exchange, start, encoder, operation, canonical, rescue)
+
+    def _rescue(
+        self,
+        exchange: Exchange,
+        plan: RoutePlan,
+        canonical: Canonical,
+        operation: StreamingOperation,
+    ) -> StreamRescue | None:
+        if plan.rule.stream_rescue != RESCUE_CONTINUE:
+            return None
+        state = self.state
+        return StreamRescue(
+            plan,
+            canonical,
+            operation,
+            state.providers,
+            state.breakers,
+            exchange.row.attempts,
+            exchange.request_id,
+            state.settings.stream_max_rescues,
+            exchange.started + state.retry_policy.deadline_s,
+        )
 
     async def _run(
         self, exchange: Exchange, plan: RoutePlan, perform: Perform[Any], discard: Any = None
@@ -225,10 +254,13 @@ class Pipeline:
         state = self.state
         run = FallbackRun(plan, state.breakers, state.retry_policy, row.attempts, state.rng)
         try:
-            result, target = await run.run(perform, discard)
+            result, target = await run.run(route_hooks.measured(state.latency, perform), discard)
         except RequestRejected as rejected:
             raise errors.invalid_request(rejected.message, rejected.param, rejected.code) from None
         except ClientError as client_error:
+            larger = larger_window_plan(plan, client_error.target, client_error.error.code)
+            if larger is not None:
+                return await self._run(exchange, larger, perform, discard)
             answered_by(exchange, client_error.target, plan)
             upstream = client_error.error
             # The log keeps a bounded set of error types, not whatever code an upstream sends.
@@ -256,17 +288,23 @@ class Pipeline:
                 last.client_status, f"Every provider attempt failed. Last: {last.message}", headers
             ) from None
         answered_by(exchange, target, plan)
+        exchange.response_headers.extend(route_hooks.route_reason(target, row.attempts))
         return result, target
 
-    def _answer_headers(self, exchange: Exchange) -> Headers:
-        self._attempt_headers(exchange)
+    def _answer_headers(self, exchange: Exchange, committed: StreamStart | None = None) -> Headers:
+        self._attempt_headers(exchange, committed)
         return exchange.response_headers
 
-    def _attempt_headers(self, exchange: Exchange) -> None:
-        attempts = exchange.row.attempts
+    def _attempt_headers(self, exchange: Exchange, committed: StreamStart | None = None) -> None:
+        """`committed`: a stream's attempt, settled only when the stream ends, shown as the
+        success it is when the headers go out."""
+        attempts = [(a.provider, a.outcome, a.status) for a in exchange.row.attempts]
+        if committed is not None:
+            attempts.append((committed.attempt.target.provider.name, "success", 200))
         if len(attempts) > 1:
             value = ",".join(
-                f"{a.provider};{a.outcome}" + (f";{a.status}" if a.status else "") for a in attempts
+                f"{provider};{outcome}" + (f";{status}" if status else "")
+                for provider, outcome, status in attempts
             )
             exchange.response_headers.append((b"x-routerx-attempts", value.encode()))
 

@@ -15,6 +15,8 @@ from routerx.providers.http import HttpClient
 from routerx.providers.registry import build_provider
 from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.fallback import RetryPolicy
+from routerx.routing.health import HealthChecker
+from routerx.routing.latency import LatencyTracker
 from routerx.settings import Settings
 from routerx.storage.log_writer import RequestLogWriter
 from routerx.storage.snapshot_loader import SnapshotRefresher
@@ -44,6 +46,8 @@ class GatewayState:
     refresher: SnapshotRefresher | None = None
     http: HttpClient = field(default_factory=HttpClient)
     rng: random.Random = field(default_factory=random.Random)
+    latency: LatencyTracker = field(default_factory=LatencyTracker)
+    health: HealthChecker | None = None
     loaded: bool = False
 
     def install(self, snapshot: ConfigSnapshot) -> None:
@@ -60,8 +64,14 @@ class GatewayState:
         snapshot = _without_unbuilt_providers(snapshot, providers)
         self.breakers.configure(snapshot.providers)
         for name in snapshot.providers:  # a series per provider from the start, not only
-            view = self.breakers.view(name)  # after its first transition
-            state = view.state.value if view is not None else "closed"
+            views = self.breakers.of_provider(name)  # after its first transition
+            state = max(
+                (view.state.value for view in views.values()),
+                key=metrics.BREAKER_STATE_VALUES.__getitem__,
+                default="closed",
+            )
             metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_STATE_VALUES[state])
         self.snapshot = snapshot
         self.loaded = True
+        if self.health is not None:
+            self.health.configure(providers)

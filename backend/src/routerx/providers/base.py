@@ -14,16 +14,19 @@ CAPABILITIES = ("text", "vision", "tools", "json", "audio", "files", "embeddings
 # the `embeddings` capability (Anthropic has no embeddings API).
 EMBEDDING_TYPES = frozenset({"mock", "openai", "azure", "openai_compatible", "gemini"})
 # Capabilities a provider type cannot have, whatever its configuration says (Anthropic's
-# Messages API has no audio input).
-UNSUPPORTED_CAPABILITIES: dict[str, frozenset[str]] = {"anthropic": frozenset({"audio"})}
+# Messages API has no audio input; Bedrock's Converse has neither audio nor a JSON mode).
+UNSUPPORTED_CAPABILITIES: dict[str, frozenset[str]] = {
+    "anthropic": frozenset({"audio"}),
+    "bedrock": frozenset({"audio", "json"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    connect_s: float = 10.0
-    first_token_s: float = 60.0
+    connect_s: float = 5.0
+    first_token_s: float = 15.0  # interactive: a stalled stream fails over long before the deadline
     idle_s: float = 30.0
-    total_s: float = 600.0
+    total_s: float = 60.0  # UPSTREAM_TIMEOUT_S unless the provider sets its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,10 @@ class StreamStats:
     # True while the adapter already holds the next chunk (several arrived in one network
     # read): the gateway then sends them to the client together, one write instead of many.
     more_ready: bool = False
+    # True once the chunk about to be yielded ends the answer (an OpenAI usage chunk after the
+    # finish reason): the gateway then finishes the client's stream without waiting for the
+    # upstream's own end (`[DONE]`).
+    complete: bool = False
 
 
 def takes_native(provider: object, native: tuple[str, dict[str, Any]] | None) -> bool:

@@ -139,6 +139,16 @@ def _capabilities(value: Any, provider_type: str, path: str) -> frozenset[str]:
     return frozenset(value)
 
 
+# RouterX's own credentials: never sent upstream, whatever a provider row says.
+ROUTERX_SETTING_NAMES = frozenset({"JWT_SECRET", "DATABASE_URL", "REDIS_URL"})
+
+
+def _is_routerx_setting(name: str) -> bool:
+    if name in ROUTERX_SETTING_NAMES:
+        return True
+    return name.startswith("ROUTERX_") and not name.startswith("ROUTERX_PROVIDER_")
+
+
 def _secret(
     record: ProviderRecord, settings: Settings, environ: Mapping[str, str], path: str
 ) -> str | None:
@@ -151,6 +161,10 @@ def _secret(
             ) from None
     if not record.secret_env:
         return None
+    if _is_routerx_setting(record.secret_env):
+        raise ProviderConfigError(
+            f"{path}.secret_env: {record.secret_env} is a RouterX setting, not a provider key"
+        )
     secret = environ.get(record.secret_env)
     if not secret and settings.enable_real_calls:
         # With real calls off the mock answers and needs no key, so a demo may name an unset one.

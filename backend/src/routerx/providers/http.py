@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
+from yarl import URL
 
 from routerx.providers.base import ProviderConfig, Timeouts
 from routerx.providers.error_detail import ErrorDetail, error_detail
 from routerx.providers.errors import RETRYABLE_STATUSES, FailureKind, UpstreamError
 from routerx.providers.images import ImageFetcher
 from routerx.routing.retry import parse_retry_after
+from routerx.telemetry import metrics
 
+log = logging.getLogger("routerx.providers")
 CONNECTIONS_TOTAL = 4096
 CONNECTIONS_PER_HOST = 1024
 DNS_CACHE_TTL_S = 300
@@ -90,7 +94,7 @@ class HttpClient:
     async def post(
         self,
         config: ProviderConfig,
-        url: str,
+        url: str | URL,
         headers: Mapping[str, str],
         body: bytes,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
@@ -115,6 +119,21 @@ class HttpClient:
                     raise
                 if not response.content.is_eof():
                     await _drain(response)
+        except UpstreamError:
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise transport_error(config.name, exc) from None
+
+    async def get(self, config: ProviderConfig, url: str, headers: Mapping[str, str]) -> None:
+        """GET `url` for its status only (health checks): a non-2xx or transport failure comes
+        out as UpstreamError, the body is discarded."""
+        try:
+            async with self.session().get(
+                url, headers=headers, timeout=client_timeout(config.timeouts), allow_redirects=False
+            ) as response:
+                if response.status >= 300:
+                    raise status_error(config.name, response.status, response.headers)
+                await _drain(response)
         except UpstreamError:
             raise
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -196,6 +215,13 @@ def protocol_error(provider: str) -> UpstreamError:
 def answered_with_error(provider: str) -> UpstreamError:
     """A 2xx answer whose body is an error object."""
     return UpstreamError(f"Upstream provider {provider} answered with an error.")
+
+
+def skipped_malformed_event(provider: str) -> None:
+    """One stream event that is not JSON: skipped (the stream goes on), logged and counted.
+    The log line names the provider only, never the event's bytes."""
+    log.warning("skipped a malformed stream event from provider %s", provider)
+    metrics.MALFORMED_STREAM_EVENTS.labels(provider).inc()
 
 
 def stream_error(provider: str) -> UpstreamError:

@@ -38,6 +38,7 @@ from routerx.providers.http import (
     HttpClient,
     answered_with_error,
     protocol_error,
+    skipped_malformed_event,
     sse_event_batches,
     stream_ended_early,
     stream_error,
@@ -48,6 +49,7 @@ from routerx.providers.openai_responses import (
     native_body,
     observe_event,
 )
+from routerx.providers.presets import ESSENTIAL_FIELDS, Preset, preset
 from routerx.wire.openai import UsageView
 
 # Keys a client might send that configure where or how RouterX calls out: never forwarded,
@@ -98,6 +100,7 @@ class BodyRules:
     token_cap_field: str | None = None  # send the output cap under this name (None: as given)
     developer_as_system: bool = False
     stream_include_usage: bool = True
+    dropped: frozenset[str] = frozenset()  # fields the host refuses (providers.presets)
 
 
 def _fixed_message(message: Any, developer_as_system: bool) -> Any:
@@ -137,7 +140,12 @@ TOKEN_CAP_FIELDS = ("max_tokens", "max_completion_tokens")
 
 
 def upstream_body(call: Call, *, stream: bool, rules: BodyRules = BodyRules()) -> bytes:
-    body = {key: value for key, value in call.raw.items() if key not in GATEWAY_ONLY_KEYS}
+    dropped = rules.dropped
+    body = {
+        key: value
+        for key, value in call.raw.items()
+        if key not in GATEWAY_ONLY_KEYS and key not in dropped
+    }
     body["model"] = call.upstream_model
     messages = body.get("messages")
     if isinstance(messages, list):
@@ -163,6 +171,25 @@ def upstream_body(call: Call, *, stream: bool, rules: BodyRules = BodyRules()) -
     return msgspec.json.encode(body)
 
 
+def host_preset(config: ProviderConfig) -> Preset | None:
+    name = config.settings.get("preset")
+    if name is None or config.type != "openai_compatible":
+        return None
+    found = preset(name) if isinstance(name, str) else None
+    if found is None:
+        raise ProviderConfigError(f"providers.{config.name}.settings.preset: unknown {name!r}")
+    return found
+
+
+def dropped_fields(config: ProviderConfig, host: Preset | None) -> frozenset[str]:
+    own = config.settings.get("drop_fields") or []
+    if not isinstance(own, list) or not all(isinstance(item, str) for item in own):
+        raise ProviderConfigError(
+            f"providers.{config.name}.settings.drop_fields: must be a list of field names"
+        )
+    return frozenset([*(host.drop_fields if host else ()), *own]) - ESSENTIAL_FIELDS
+
+
 class OpenAICompatProvider:
     """Any server that speaks OpenAI Chat Completions at `{base_url}/chat/completions` (and
     Embeddings at `{base_url}/embeddings`)."""
@@ -176,12 +203,20 @@ class OpenAICompatProvider:
     def __init__(self, config: ProviderConfig, http: HttpClient) -> None:
         self.config = config
         self.http = http
-        include_usage = config.settings.get("stream_include_usage", True)
+        host = host_preset(config)
+        include_usage = config.settings.get(
+            "stream_include_usage", host.stream_include_usage if host else True
+        )
         if not isinstance(include_usage, bool):
             raise ProviderConfigError(
                 f"providers.{config.name}.settings.stream_include_usage: must be true or false"
             )
-        self.rules = BodyRules(self.token_cap_field, self.developer_as_system, include_usage)
+        self.rules = BodyRules(
+            self.token_cap_field,
+            self.developer_as_system,
+            include_usage,
+            dropped_fields(config, host),
+        )
         base_url = (config.base_url or self.default_base_url).rstrip("/")
         if not base_url:
             raise ProviderConfigError(
@@ -253,7 +288,8 @@ class OpenAICompatProvider:
                         return
                     if event.event == "error":
                         raise stream_error(name)
-                    self._observe(data, stats)
+                    if not self._observe(data, stats):
+                        continue
                     stats.chunks += 1
                     stats.more_ready = index < last
                     yield data
@@ -291,11 +327,13 @@ class OpenAICompatProvider:
                         return
             raise stream_ended_early(name)
 
-    def _observe(self, data: bytes, stats: StreamStats) -> None:
+    def _observe(self, data: bytes, stats: StreamStats) -> bool:
+        """Note usage and finish reasons; False for a malformed event, which is skipped."""
         try:
             view = _decode_view(data)
         except msgspec.DecodeError:
-            raise protocol_error(self.config.name) from None
+            skipped_malformed_event(self.config.name)
+            return False
         if view.error is not None:
             raise stream_error(self.config.name)
         if view.usage is not None:
@@ -303,3 +341,6 @@ class OpenAICompatProvider:
         for choice in view.choices:
             if choice.finish_reason is not None:
                 stats.finish_reason = choice.finish_reason
+        # The usage chunk comes after every choice's finish reason.
+        stats.complete = view.usage is not None and stats.finish_reason is not None
+        return True

@@ -10,12 +10,14 @@ from collections.abc import Callable
 from routerx.providers.anthropic import AnthropicProvider
 from routerx.providers.azure import AzureOpenAIProvider
 from routerx.providers.base import Provider, ProviderConfig
+from routerx.providers.bedrock import BedrockProvider
 from routerx.providers.config_loader import ProviderConfigError
 from routerx.providers.gemini import GeminiProvider
 from routerx.providers.http import HttpClient
 from routerx.providers.mock import MockProvider
 from routerx.providers.openai import OpenAIProvider
 from routerx.providers.openai_compat import OpenAICompatProvider
+from routerx.providers.vertex import VertexProvider
 
 AdapterFactory = Callable[[ProviderConfig, HttpClient], Provider]
 
@@ -31,6 +33,8 @@ ADAPTERS: dict[str, AdapterFactory] = {
     "openai_compatible": OpenAICompatProvider,
     "anthropic": AnthropicProvider,
     "gemini": GeminiProvider,
+    "bedrock": BedrockProvider,
+    "vertex": VertexProvider,
 }
 
 

@@ -46,11 +46,14 @@ class BreakerConfig(msgspec.Struct, frozen=True, kw_only=True):
     min_calls: int = 10
     failure_rate: float = 0.5
     consecutive_failures: int = 5
-    open_s: float = 30.0
+    open_s: float = 20.0  # with the jitter, a recovered target is probed within 22 s
     max_open_s: float = 300.0
     jitter: float = 0.1
     half_open_probes: int = 3
     max_retry_after_s: float = 3600.0
+    # Failed probes that re-open for open_s again before the wait starts doubling: a short
+    # outage is not followed by long minutes without the recovered target.
+    steady_reopens: int = 3
 
     def __post_init__(self) -> None:
         problems = [
@@ -64,6 +67,7 @@ class BreakerConfig(msgspec.Struct, frozen=True, kw_only=True):
                 (not 0.0 <= self.jitter < 1.0, "jitter must be in [0, 1)"),
                 (self.half_open_probes < 1, "half_open_probes must be >= 1"),
                 (self.max_retry_after_s < 0.0, "max_retry_after_s must be >= 0"),
+                (self.steady_reopens < 0, "steady_reopens must be >= 0"),
             )
             if failed
         ]
@@ -274,8 +278,10 @@ def standalone(rec: BreakerRecord, cfg: BreakerConfig) -> BreakerRecord:
 def open_duration(
     cfg: BreakerConfig, reopen_count: int, rng: RandomSource, retry_after_s: float | None = None
 ) -> float:
-    """Doubling wait capped at max_open_s, jittered, and never shorter than Retry-After."""
-    base = min(cfg.open_s * 2.0 ** min(reopen_count, _MAX_DOUBLINGS), cfg.max_open_s)
+    """open_s for the first `steady_reopens` re-opens, then doubling, capped at max_open_s,
+    jittered, and never shorter than Retry-After."""
+    doublings = min(max(0, reopen_count - cfg.steady_reopens), _MAX_DOUBLINGS)
+    base = min(cfg.open_s * 2.0**doublings, cfg.max_open_s)
     wait = base * (1.0 + cfg.jitter * (2.0 * rng() - 1.0))
     if retry_after_s is not None:
         wait = max(wait, _bounded_retry_after(cfg, retry_after_s))

@@ -1,4 +1,4 @@
-"""Per-provider circuit breakers for the fallback loop, configured from each provider's settings."""
+"""Per-target circuit breakers for the fallback loop, configured from each provider's settings."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def breaker_config_of(provider: ProviderConfig) -> BreakerConfig:
 
 
 class ProviderBreakers:
-    """One breaker per provider, keyed by provider name; admit and record do no I/O."""
+    """One breaker per target (`PlannedTarget.breaker`: provider and upstream model), configured
+    by its provider's settings; admit and record do no I/O. Without a key, the provider's own."""
 
     def __init__(self, registry: BreakerRegistry) -> None:
         self.registry = registry
@@ -39,8 +40,8 @@ class ProviderBreakers:
     def config(self, provider: ProviderConfig) -> BreakerConfig:
         return self._configs.get(provider.name, DEFAULT_CONFIG)
 
-    def admit(self, provider: ProviderConfig) -> Admission:
-        return self.registry.admit(provider.name, self.config(provider))
+    def admit(self, provider: ProviderConfig, key: str | None = None) -> Admission:
+        return self.registry.admit(key or provider.name, self.config(provider))
 
     def record(
         self,
@@ -48,16 +49,38 @@ class ProviderBreakers:
         admission: Admission | None,
         outcome: Outcome,
         retry_after_s: float | None = None,
+        key: str | None = None,
     ) -> None:
         self.registry.record(
-            provider.name, self.config(provider), outcome, retry_after_s, admission=admission
+            key or provider.name,
+            self.config(provider),
+            outcome,
+            retry_after_s,
+            admission=admission,
         )
 
-    def view(self, name: str) -> BreakerView | None:
-        return self.registry.view(name)
+    def view(self, key: str) -> BreakerView | None:
+        return self.registry.view(key)
+
+    def of_provider(self, name: str) -> dict[str, BreakerView]:
+        """The provider's breakers by model ("" for the provider-wide one)."""
+        views = {}
+        for key, view in self.registry.views().items():
+            provider, _, model = key.partition("/")
+            if provider == name:
+                views[model] = view
+        return views
+
+    def worst_state(self, name: str) -> str:
+        """Open over half-open over closed, of the provider's breakers."""
+        states = {view.state.value for view in self.of_provider(name).values()}
+        return next((s for s in ("open", "half_open") if s in states), "closed")
 
     async def reset(self, name: str) -> bool:
-        return await self.registry.reset(name)
+        """Close every breaker of the provider `name`."""
+        keys = {name} | {f"{name}/{model}" for model in self.of_provider(name) if model}
+        results = [await self.registry.reset(key) for key in sorted(keys)]
+        return all(results)
 
     def status(self) -> str:
         return self.registry.shared_status

@@ -117,6 +117,10 @@ class BreakerRegistry:
             probe_lease_s=probe_lease_s,
         )
 
+    def watch(self, on_transition: TransitionCallback) -> None:
+        """Call `on_transition` after every state change from now on."""
+        self._on_transition = on_transition
+
     @property
     def shared_status(self) -> str:
         """ "disabled" without a shared store, else "ok" or "unreachable" (local state only)."""

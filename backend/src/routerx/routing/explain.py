@@ -5,7 +5,16 @@ from __future__ import annotations
 from routerx.core.snapshot import ConfigSnapshot, RuleEntry, TenantEntry
 from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.capabilities import EMBEDDINGS_NEEDS, Needs
-from routerx.routing.rules import describe, matching_rules, missing_capability, model_allowed
+from routerx.routing.context_window import context_window
+from routerx.routing.latency import LatencyTracker
+from routerx.routing.rules import (
+    configured_model,
+    describe,
+    matching_rules,
+    missing_capability,
+    model_allowed,
+    target_breaker_key,
+)
 from routerx.wire.internal import (
     ExplainedRule,
     ExplainedTarget,
@@ -27,8 +36,24 @@ def needs_of_sample(sample: RouteExplainRequest) -> Needs:
     return Needs(sample.capability, frozenset(required))
 
 
+def _latency_note(
+    rule: RuleEntry, latency: LatencyTracker | None, provider: str, model: str
+) -> str:
+    if latency is None or rule.balancing != "latency":
+        return ""
+    average = latency.average_ms(provider, model)
+    if average is None:
+        return "; latency: not measured recently (tried first)"
+    return f"; latency: avg {average:.0f} ms"
+
+
 def _explain_targets(
-    rule: RuleEntry, snapshot: ConfigSnapshot, needs: Needs, model: str, breakers: ProviderBreakers
+    rule: RuleEntry,
+    snapshot: ConfigSnapshot,
+    needs: Needs,
+    model: str,
+    breakers: ProviderBreakers,
+    latency: LatencyTracker | None = None,
 ) -> list[ExplainedTarget]:
     explained = []
     for tier in rule.tiers:
@@ -48,7 +73,11 @@ def _explain_targets(
                     )
                 )
                 continue
-            view = breakers.view(provider.name)
+            upstream = provider.upstream_model(model, target.model)
+            configured = configured_model(provider, model, target.model)
+            view = breakers.view(
+                target_breaker_key(provider.name, upstream if configured else None)
+            )
             state = view.state.value if view is not None else "closed"
             lacking = sorted(needs.required - provider.capabilities)
             capable = not lacking
@@ -61,10 +90,15 @@ def _explain_targets(
                 why = "breaker half-open: admitted as a probe"
             else:
                 why = "primary" if target.tier == 0 else f"fallback tier {target.tier}"
+            upstream = provider.upstream_model(model, target.model)
+            why += _latency_note(rule, latency, provider.name, upstream)
+            window = context_window(provider, upstream)
+            if window is not None:
+                why += f"; context window {window} tokens"
             explained.append(
                 ExplainedTarget(
                     provider.name,
-                    provider.upstream_model(model, target.model),
+                    upstream,
                     target.tier,
                     target.weight,
                     capable,
@@ -77,7 +111,10 @@ def _explain_targets(
 
 
 def explain_route(
-    snapshot: ConfigSnapshot, sample: RouteExplainRequest, breakers: ProviderBreakers
+    snapshot: ConfigSnapshot,
+    sample: RouteExplainRequest,
+    breakers: ProviderBreakers,
+    latency: LatencyTracker | None = None,
 ) -> RouteExplanation:
     tenant = ANY_TENANT
     if sample.tenant_id is not None:
@@ -94,7 +131,7 @@ def explain_route(
     if not rules:
         return RouteExplanation(None, "", [], f"no rule routes model '{sample.model}'")
     for rule in rules:
-        targets = _explain_targets(rule, snapshot, needs, sample.model, breakers)
+        targets = _explain_targets(rule, snapshot, needs, sample.model, breakers, latency)
         if any(t.capable for t in targets):
             error = (
                 None

@@ -2,11 +2,13 @@
 
 The most specific rule wins: tenant-scoped over global, exact name over pattern, longer literal
 prefix over shorter, the rule's own capability over a rule for another capability (whose targets
-must then still be capable). Within a tier, targets are ordered by a weighted random shuffle.
+must then still be capable). Within a tier, targets are ordered by a weighted random shuffle, or,
+for a rule with `balancing: latency`, by measured speed (routing.latency).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from fnmatch import fnmatchcase
 from routerx.core.snapshot import ConfigSnapshot, RuleEntry, Target, TenantEntry
 from routerx.providers.base import ProviderConfig
 from routerx.routing.capabilities import Needs
+from routerx.routing.latency import LatencyTracker, latency_order
 
 WILDCARDS = frozenset("*?[")
 
@@ -25,6 +28,24 @@ class PlannedTarget:
     model: str
     tier: int
     weight: int
+    # The target's circuit breaker (see breaker_key); empty: the provider's and the model's.
+    breaker_key: str = ""
+    why: str = ""  # set when the order inside the tier was chosen by measurement
+
+    @property
+    def breaker(self) -> str:
+        return self.breaker_key or target_breaker_key(self.provider.name, self.model)
+
+
+def target_breaker_key(provider: str, model: str | None) -> str:
+    """One breaker per target, provider and upstream model ("provider/model"), so that a big
+    model's outage does not block its provider's small model; the provider's own key when the
+    model is not configured (a client-chosen name must not create breakers)."""
+    return f"{provider}/{model}" if model else provider
+
+
+def configured_model(provider: ProviderConfig, public_model: str, rule_model: str | None) -> bool:
+    return bool(rule_model) or public_model in provider.model_map or "*" in provider.model_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,16 +111,32 @@ def weighted_order(targets: tuple[Target, ...], rng: random.Random) -> list[Targ
 
 
 def _capable_targets(
-    rule: RuleEntry, snapshot: ConfigSnapshot, needs: Needs, model: str, rng: random.Random
+    rule: RuleEntry,
+    snapshot: ConfigSnapshot,
+    needs: Needs,
+    model: str,
+    rng: random.Random,
+    latency: LatencyTracker | None = None,
 ) -> list[PlannedTarget]:
     planned = []
+    by_latency = latency is not None and rule.balancing == "latency"
     for tier in rule.tiers:
-        for target in weighted_order(tier, rng):
+        capable = []
+        for target in tier if by_latency else weighted_order(tier, rng):
             provider = snapshot.providers.get(target.provider)
             if provider is None or not needs.required <= provider.capabilities:
                 continue
             upstream = provider.upstream_model(model, target.model)
-            planned.append(PlannedTarget(provider, upstream, target.tier, target.weight))
+            configured = configured_model(provider, model, target.model)
+            key = target_breaker_key(provider.name, upstream if configured else None)
+            capable.append(PlannedTarget(provider, upstream, target.tier, target.weight, key))
+        if by_latency and latency is not None:
+            keys = [(t.provider.name, t.model) for t in capable]
+            capable = [
+                dataclasses.replace(capable[i], why=why)
+                for i, why in latency_order(keys, latency, rng)
+            ]
+        planned.extend(capable)
     return planned
 
 
@@ -129,14 +166,17 @@ def plan_route(
     tenant: TenantEntry,
     needs: Needs,
     rng: random.Random,
+    latency: LatencyTracker | None = None,
 ) -> RoutePlan:
+    """`latency` (the gateway's measurements) orders the tiers of `balancing: latency` rules;
+    without it every tier is a weighted shuffle."""
     if not model_allowed(tenant, model):
         raise NoRoute("model_not_found")
     rules = matching_rules(snapshot, model, tenant, needs.primary)
     if not rules:
         raise NoRoute("model_not_found")
     for rule in rules:
-        targets = _capable_targets(rule, snapshot, needs, model, rng)
+        targets = _capable_targets(rule, snapshot, needs, model, rng, latency)
         if targets:
             return RoutePlan(rule, tuple(targets), describe(rule, model))
     raise NoRoute("capability_not_supported", missing_capability(rules, snapshot, needs))

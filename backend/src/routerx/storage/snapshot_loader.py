@@ -77,6 +77,10 @@ async def load_snapshot(settings: Settings) -> ConfigSnapshot:
             tenant_id=r.tenant_id,
             tiers=group_tiers(_targets(r.targets)),
             hedge_delay_ms=r.hedge_delay_ms,
+            stream_rescue=r.stream_rescue,
+            on_transient=r.on_transient,
+            hedge_delay_auto=r.hedge_delay_auto,
+            balancing=r.balancing,
         )
         for r in await RoutingRule.filter(enabled=True).order_by("id")
     )

@@ -43,6 +43,17 @@ UPSTREAM_ATTEMPTS = Counter(
     "(success, failure, client_error, skipped_open, cancelled).",
     ["provider", "outcome"],
 )
+STREAM_RESCUES = Counter(
+    "routerx_stream_rescues_total",
+    "Committed streams that failed mid-answer, by what followed "
+    "(rescued, failed: no target could continue, not_rescued: not continuable or over the bound).",
+    ["outcome"],
+)
+MALFORMED_STREAM_EVENTS = Counter(
+    "routerx_malformed_stream_events_total",
+    "Upstream stream events that were not valid JSON, skipped.",
+    ["provider"],
+)
 FALLBACKS = Counter(
     "routerx_fallbacks_total",
     "Requests answered by a provider other than their rule's primary.",
@@ -85,3 +96,13 @@ REQUEST_LOG_PENDING = Gauge(
     multiprocess_mode="livesum",
 )
 BREAKER_STATE_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+HEALTH_PROBES = Counter(
+    "routerx_health_probes_total",
+    "Active health-check probes, by provider and outcome (success, failure, skipped_open).",
+    ["provider", "outcome"],
+)
+HEALTH_PROBE_TOKENS = Counter(
+    "routerx_health_probe_tokens_total",
+    "Tokens spent by completion health-check probes, by provider and token type.",
+    ["provider", "type"],
+)

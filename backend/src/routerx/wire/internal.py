@@ -15,13 +15,28 @@ ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 TenantId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 
 
-class GatewayBreaker(msgspec.Struct):
+class TargetBreaker(msgspec.Struct):
+    """The breaker of one target: a provider and one of its upstream models."""
+
     state: BreakerStateName
     calls: int = 0
     failures: int = 0
     consecutive_failures: int = 0
     open_until: float | None = None
     reopen_count: int = 0
+
+
+class GatewayBreaker(msgspec.Struct):
+    """A provider's breakers: the worst of them in the top-level fields, each in `targets`
+    (by upstream model)."""
+
+    state: BreakerStateName
+    calls: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    open_until: float | None = None
+    reopen_count: int = 0
+    targets: dict[str, TargetBreaker] = msgspec.field(default_factory=dict)
 
 
 class GatewayBreakers(msgspec.Struct):

@@ -53,13 +53,13 @@ export default function AccountPage() {
             ]}
           />
         </Card>
-        <Card title="Change password" description="At least 8 characters. Your other sessions end; this one continues.">
+        <Card title="Change password" description="At least 12 characters, not a known default. Your other sessions end; this one continues.">
           <form className="form" noValidate onSubmit={(e) => void submit(e)} aria-label="Change password">
             {me.default_password && !done ? <Alert tone="warning" title="Default password in use">Choose a password of your own now.</Alert> : null}
             {errors.form ? <Alert tone="error" title="Password not changed">{errors.form}</Alert> : null}
             {done ? <Alert tone="success">Password changed.</Alert> : null}
             <TextField label="Current password" type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} error={errors.fields.current_password} required />
-            <TextField label="New password" type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} error={errors.fields.new_password} minLength={8} required />
+            <TextField label="New password" type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} error={errors.fields.new_password} minLength={12} required />
             <TextField label="Repeat new password" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} error={errors.fields.confirm} required />
             <div className="form-actions">
               <button type="submit" className="btn btn-primary" disabled={busy || !current || !next || !confirm}>

@@ -87,7 +87,7 @@ export default function RulesPage() {
                               </div>
                             ))}
                           </td>
-                          <td>{rule.hedge_delay_ms ? `${rule.hedge_delay_ms} ms` : <span className="muted">off</span>}</td>
+                          <td>{rule.hedge_delay_ms === "auto" ? "auto (p95)" : rule.hedge_delay_ms ? `${rule.hedge_delay_ms} ms` : <span className="muted">off</span>}</td>
                           <td>{rule.enabled ? <Pill tone="green">Enabled</Pill> : <Pill tone="gray">Disabled</Pill>}</td>
                         </tr>
                       );

@@ -35,7 +35,7 @@ function NewUserForm({ onCreated }: { onCreated: (user: User) => void }) {
       {errors.form ? <Alert tone="error" title="User not created">{errors.form}</Alert> : null}
       <div className="form-grid-3">
         <TextField label="New username" autoComplete="off" value={username} onChange={(e) => setUsername(e.target.value)} error={errors.fields.username} required />
-        <TextField label="Initial password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} error={errors.fields.password} hint="At least 8 characters." required />
+        <TextField label="Initial password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} error={errors.fields.password} hint="At least 12 characters, not a known default." required />
         <SelectField label="Role" value={role} onChange={(e) => setRole(e.target.value as Role)} error={errors.fields.role}>
           <option value="viewer">viewer (read-only)</option>
           <option value="admin">admin</option>
@@ -66,7 +66,7 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
     }
   };
   const resetPassword = () => {
-    const password = window.prompt(`New password for ${user.username} (at least 8 characters):`);
+    const password = window.prompt(`New password for ${user.username} (at least 12 characters):`);
     if (password) void act(() => api.post(`/users/${user.id}/password`, { password }));
   };
   const remove = () => {

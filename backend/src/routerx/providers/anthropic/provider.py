@@ -26,7 +26,13 @@ from routerx.providers.anthropic.response import (
     decode_message,
 )
 from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
-from routerx.providers.http import HttpClient, protocol_error, sse_events, stream_ended_early
+from routerx.providers.http import (
+    HttpClient,
+    protocol_error,
+    skipped_malformed_event,
+    sse_events,
+    stream_ended_early,
+)
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"
@@ -85,7 +91,8 @@ class AnthropicProvider:
                 try:
                     decoded = decode_event(event.data)
                 except msgspec.DecodeError:
-                    raise protocol_error(name) from None
+                    skipped_malformed_event(name)
+                    continue
                 for chunk in translator.on_event(decoded):
                     stats.chunks += 1
                     yield chunk

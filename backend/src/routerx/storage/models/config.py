@@ -50,6 +50,12 @@ class RoutingRule(Model):
     # [{"provider": name, "model": upstream model, "weight": int, "tier": int}]
     targets: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     hedge_delay_ms = fields.IntField(null=True)
+    stream_rescue = fields.CharField(max_length=16, default="error")  # error | continue
+    on_transient = fields.CharField(max_length=16, default="retry_same")  # or fail_over
+    # hedge_delay_ms "auto": the primary's measured p95 time to first token (routing.hedge)
+    hedge_delay_auto = fields.BooleanField(default=False)
+    # "weighted" (shuffle by weight) or "latency" (fastest first, routing.latency) in a tier
+    balancing = fields.CharField(max_length=16, default="weighted")
     enabled = fields.BooleanField(default=True)
     managed_by = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
