@@ -315,7 +315,7 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
             </p>
             <div className="form-grid">
               <TextField label="API key" type="password" autoComplete="new-password" value={draft.secret} onChange={(e) => set("secret", e.target.value)} error={err("secret")} hint={SECRET_HINTS[draft.type]} />
-              <TextField label="Or environment variable" value={draft.secret_env} onChange={(e) => set("secret_env", e.target.value)} error={err("secret_env")} placeholder="OPENAI_API_KEY" />
+              <TextField label="Or environment variable" value={draft.secret_env} onChange={(e) => set("secret_env", e.target.value)} error={err("secret_env")} placeholder="ROUTERX_PROVIDER_OPENAI_KEY" hint="A variable starting with ROUTERX_PROVIDER_, set where the gateway runs." />
             </div>
           </fieldset>
         ) : null}

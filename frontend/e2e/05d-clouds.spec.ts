@@ -18,7 +18,11 @@ test("create a provider from a preset; cloud types ask for their settings", asyn
   await expect(form.getByLabel("Name")).toHaveValue("groq");
   await expect(form.getByLabel("tools")).toBeChecked();
   await form.getByLabel("Name").fill("groq-e2e");
+  // A provider may name only a ROUTERX_PROVIDER_ variable: the server's own are refused.
   await form.getByLabel("Or environment variable").fill("GROQ_API_KEY");
+  await form.getByRole("button", { name: "Create provider" }).click();
+  await expect(form.getByText("secret_env must name a variable starting with ROUTERX_PROVIDER_")).toBeVisible();
+  await form.getByLabel("Or environment variable").fill("ROUTERX_PROVIDER_GROQ_KEY");
   await shot(page, "30-provider-from-preset");
   await form.getByRole("button", { name: "Create provider" }).click();
   await expect(page.getByRole("heading", { name: "groq-e2e" })).toBeVisible();
