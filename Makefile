@@ -9,7 +9,8 @@ ROUTERX := $(BIN)/routerx
 COMPOSE := docker compose --env-file $(if $(wildcard .env),.env,.env.example) -f deploy/docker-compose.yml
 
 .PHONY: help install install-backend install-frontend build-frontend run migrate seed test check \
-        test-backend test-e2e services up down logs loadtest bench profile soak mutation clean migrations
+        test-backend test-e2e services up down logs loadtest bench profile soak abuse mutation clean \
+        migrations
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -87,6 +88,9 @@ profile: install-backend ## py-spy profile of the gateway's hot path under load;
 
 soak: install-backend ## 10-minute soak with 20 % injected upstream failures (not in CI); SOAK_ARGS="--duration 120"
 	$(BIN)/python scripts/soak.py $(SOAK_ARGS)
+
+abuse: install-backend ## abuse storms (large, part-flood, stalled bodies): peak RSS, refusals, /healthz (not in CI); ARGS="--url http://127.0.0.1:8080"
+	$(BIN)/python scripts/abuse.py $(ARGS)
 
 mutation: install-backend services ## mutation score of the breaker, fallback, attempt, limit window and stream encoders (not in CI); ARGS="--module breaker"
 	$(BIN)/python scripts/mutation.py $(ARGS)

@@ -15,6 +15,7 @@ export function TenantForm({ tenant, readOnly, onSubmit, submitLabel }: {
   const [status, setStatus] = useState<"active" | "disabled">(tenant?.status ?? "active");
   const [rpm, setRpm] = useState(numberText(tenant?.rpm_limit));
   const [tpm, setTpm] = useState(numberText(tenant?.tpm_limit));
+  const [concurrency, setConcurrency] = useState(numberText(tenant?.max_concurrency));
   const [models, setModels] = useState((tenant?.allowed_models ?? []).join("\n"));
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [busy, setBusy] = useState(false);
@@ -26,10 +27,10 @@ export function TenantForm({ tenant, readOnly, onSubmit, submitLabel }: {
     setErrors(NO_ERRORS);
     setSaved(false);
     try {
-      await onSubmit({ name: name.trim(), status, rpm_limit: numberOrNull(rpm), tpm_limit: numberOrNull(tpm), allowed_models: listFromText(models) });
+      await onSubmit({ name: name.trim(), status, rpm_limit: numberOrNull(rpm), tpm_limit: numberOrNull(tpm), max_concurrency: numberOrNull(concurrency), allowed_models: listFromText(models) });
       setSaved(true);
     } catch (err) {
-      setErrors(formErrorsFrom(err, paramIn(["name", "status", "rpm_limit", "tpm_limit", "allowed_models"])));
+      setErrors(formErrorsFrom(err, paramIn(["name", "status", "rpm_limit", "tpm_limit", "max_concurrency", "allowed_models"])));
     } finally {
       setBusy(false);
     }
@@ -49,6 +50,7 @@ export function TenantForm({ tenant, readOnly, onSubmit, submitLabel }: {
           </SelectField>
           <TextField label="Requests per minute (RPM)" type="number" min="1" value={rpm} onChange={(e) => setRpm(e.target.value)} error={errors.fields.rpm_limit} placeholder="unlimited" />
           <TextField label="Tokens per minute (TPM)" type="number" min="1" value={tpm} onChange={(e) => setTpm(e.target.value)} error={errors.fields.tpm_limit} placeholder="unlimited" />
+          <TextField label="Max concurrent requests" type="number" min="1" value={concurrency} onChange={(e) => setConcurrency(e.target.value)} error={errors.fields.max_concurrency} placeholder="unlimited" hint="Requests in flight at once, per gateway process." />
           <TextAreaField
             fieldClassName="span-2"
             label="Allowed models"

@@ -8,13 +8,16 @@ test("create a tenant and a key, call the gateway with it, find the request and 
   await page.getByLabel("Tenant name").fill("acme-e2e");
   await page.getByLabel("Requests per minute (RPM)").fill("600");
   await page.getByLabel("Tokens per minute (TPM)").fill("200000");
+  await page.getByLabel("Max concurrent requests", { exact: true }).fill("8");
   await page.getByLabel("Allowed models").fill("gpt-4.1-*");
   await page.getByRole("button", { name: "Create tenant" }).click();
   await expect(page.getByRole("heading", { name: "acme-e2e" })).toBeVisible();
+  await expect(page.getByLabel("Max concurrent requests", { exact: true })).toHaveValue("8");
   const tenantId = page.url().split("/").pop();
 
   await expect(page.getByText("This tenant cannot call the gateway until it has a key.")).toBeVisible();
   await page.getByLabel("Key name").fill("e2e backend");
+  await page.getByLabel("Key max concurrent requests").fill("4");
   await page.getByRole("button", { name: "Create API key" }).click();
   const shown = page.getByRole("region", { name: "New API key" });
   await expect(shown).toContainText("it will not be shown again");

@@ -66,8 +66,12 @@ class Settings:
     provider_secret_env_allowlist: frozenset[str] = frozenset()
     gateway_internal_url: str = "http://127.0.0.1:8080"
     trusted_proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
-    max_body_bytes: int = 60 * 1024 * 1024
+    max_body_bytes: int = 50 * 1024 * 1024
     body_read_timeout_s: float = 30.0
+    max_inflight_body_bytes: int = 256 * 1024 * 1024
+    max_connections: int = 1000
+    header_read_timeout_s: float = 10.0
+    h2c_enabled: bool = False
     log_level: str = "INFO"
     config_poll_interval_s: float = 1.0
     log_queue_size: int = 10_000
@@ -147,8 +151,14 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
         gateway_internal_url=(
             get("GATEWAY_INTERNAL_URL", "http://127.0.0.1:8080") or "http://127.0.0.1:8080"
         ).rstrip("/"),
-        max_body_bytes=_int("MAX_BODY_BYTES", get("MAX_BODY_BYTES", str(60 * 1024 * 1024)), 1024),
+        max_body_bytes=_int("MAX_BODY_BYTES", get("MAX_BODY_BYTES", str(50 * 1024 * 1024)), 1024),
         body_read_timeout_s=_float("BODY_READ_TIMEOUT_S", get("BODY_READ_TIMEOUT_S", "30")),
+        max_inflight_body_bytes=_int(
+            "MAX_INFLIGHT_BODY_BYTES", get("MAX_INFLIGHT_BODY_BYTES", str(256 * 1024 * 1024)), 1024
+        ),
+        max_connections=_int("MAX_CONNECTIONS", get("MAX_CONNECTIONS", "1000"), 1),
+        header_read_timeout_s=_float("HEADER_READ_TIMEOUT_S", get("HEADER_READ_TIMEOUT_S", "10")),
+        h2c_enabled=_bool("H2C_ENABLED", get("H2C_ENABLED", "false")),
         log_level=get("LOG_LEVEL", "INFO").upper(),
         config_poll_interval_s=_float(
             "CONFIG_POLL_INTERVAL_S", get("CONFIG_POLL_INTERVAL_S", "1.0")

@@ -122,6 +122,32 @@ def nested(depth: int) -> bytes:
     )
 
 
+def parts(count: int, messages_count: int = 1) -> bytes:
+    part = {"type": "text", "text": "a"}
+    return json.dumps(
+        {"model": MODEL, "messages": [text([part] * count)] * messages_count}
+    ).encode()
+
+
+def images(count: int) -> bytes:
+    url = {"type": "image_url", "image_url": {"url": "https://images.example/cat.png"}}
+    return json.dumps({"model": MODEL, "messages": [text([url] * count)]}).encode()
+
+
+def many_numbers(count: int) -> bytes:
+    return json.dumps(chat()).encode()[:-1] + b', "x": [' + b"0," * count + b"0]}"
+
+
+def braces_in_text(count: int) -> bytes:
+    """Braces and commas, escaped quotes and backslashes inside strings: text, not structure."""
+    return json.dumps(chat(messages=[text('\\"{,' * count + "\\"), text("{" * count)])).encode()
+
+
+def objects_after_a_backslash(count: int) -> bytes:
+    """A string ending in an escaped backslash, then real objects: they are counted."""
+    return json.dumps({"model": MODEL, "messages": [text("a\\"), text([{}] * count)]}).encode()
+
+
 REFUSED: list[Case] = [
     # Malformed JSON, beyond test_errors' truncated body
     Case("trailing garbage", b'{"model": "gpt-4.1-mini", "messages": []} xyz', 400, "invalid_json"),
@@ -364,6 +390,40 @@ REFUSED: list[Case] = [
     ),
     Case("image URL empty", image(""), 400, "invalid_image_url", IMAGE_PARAM),
     Case("image over 20 MB decoded", oversized_image, 400, "invalid_image", IMAGE_PARAM, big=True),
+    # Structure floods: refused before any struct is built
+    Case(
+        "1001 parts in one message",
+        lambda: parts(1001),
+        400,
+        "request_too_complex",
+        "messages[0].content",
+    ),
+    Case("501 images", lambda: images(501), 400, "request_too_complex", None),
+    Case(
+        "10001 parts in 11 messages",
+        lambda: parts(910, 11),
+        400,
+        "request_too_complex",
+        None,
+        big=True,
+    ),
+    Case("150000 tiny parts", lambda: parts(150_000), 400, "request_too_complex", None, big=True),
+    Case(
+        "objects after a backslash",
+        lambda: objects_after_a_backslash(110_000),
+        400,
+        "request_too_complex",
+        None,
+        big=True,
+    ),
+    Case(
+        "a million numbers",
+        lambda: many_numbers(1_000_001),
+        400,
+        "request_too_complex",
+        None,
+        big=True,
+    ),
 ]
 
 ACCEPTED: list[Case] = [
@@ -411,6 +471,9 @@ ACCEPTED: list[Case] = [
     ),
     Case("4096 messages", messages(4096), 200, big=True),
     Case("image of exactly 20 MiB", image_at_the_limit, 200, big=True),
+    Case("1000 parts in one message", lambda: parts(1000), 200, big=True),
+    Case("500 images", lambda: images(500), 200, big=True),
+    Case("200000 braces in a text", lambda: braces_in_text(200_000), 200, big=True),
 ]
 
 
@@ -621,13 +684,16 @@ async def test_content_length_over_the_limit_is_refused_before_the_body(
 async def test_content_length_and_chunked_together_are_not_smuggled(
     corpus_gateway: RunningGateway,
 ) -> None:
-    """Both framings at once (request smuggling): refused or read as chunked, never two
-    requests and never a 500."""
+    """Both framings at once (request smuggling): one 400 in OpenAI's shape, never two
+    requests and never a 500 (tests/gateway/test_http_guards.py has the keep-alive case)."""
     inner = f"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {DEMO_KEY}\r\n\r\n"
     payload = chunked([b"{}"])[0] + b"0\r\n\r\n" + inner.encode()
     head = request_head(f"Content-Length: {len(payload)}\r\nTransfer-Encoding: chunked\r\n")
     statuses, received = await exchange(corpus_gateway, head, [payload])
-    assert statuses and all(400 <= s < 500 for s in statuses), received[:500]
+    assert statuses == [400], received[:500]
+    assert json_bodies(received), received
+    [error] = json_bodies(received)
+    assert assert_openai_error(error)["code"] == "ambiguous_request_framing"
     assert b'"object":"list"' not in received, "the smuggled request was served"
 
 
@@ -645,7 +711,7 @@ async def test_the_gateway_is_healthy_after_the_corpus(
         assert response.status == 200
     deadline = time.monotonic() + 10
     async with connected(corpus_gateway.database_url):
-        while not await RequestLog.exists(request_id=marker):
+        while not await RequestLog.exists(client_request_id=marker):
             async with session.get(corpus_gateway.url + "/readyz") as ready:
                 state = await ready.json()
             assert time.monotonic() < deadline, f"the request log stopped writing: {state}"

@@ -253,7 +253,9 @@ async def test_token_limits_count_the_input_tokens(gateway: tuple[ServerProcess,
 async def _rows(database_url: str, ids: list[str], deadline_s: float = 10.0) -> list[RequestLog]:
     started = time.monotonic()
     async with connected(database_url):
-        while len(rows := await RequestLog.filter(request_id__in=ids).order_by("id")) < len(ids):
+        while len(rows := await RequestLog.filter(client_request_id__in=ids).order_by("id")) < len(
+            ids
+        ):
             assert time.monotonic() - started < deadline_s, f"{len(rows)} of {len(ids)} rows"
             await asyncio.sleep(0.05)
         return rows
@@ -290,7 +292,7 @@ async def test_no_input_and_no_vector_in_rows_logs_or_metrics(
         exposition = await metrics.text()
 
     rows = await _rows(database_url, ids)
-    by_id = {row.request_id: row for row in rows}
+    by_id = {row.client_request_id: row for row in rows}
     assert [by_id[i].status for i in ids] == [200, 200, 400, 404, 400]
     assert {by_id[i].capability for i in ids[:2]} == {"embeddings"}
     assert {by_id[i].api for i in ids} == {"embeddings"}

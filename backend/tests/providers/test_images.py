@@ -6,12 +6,14 @@ import base64
 import ipaddress
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from routerx.providers.http import HttpClient
 from routerx.providers.images import (
+    MAX_FETCHES_PER_REQUEST,
     MAX_IMAGE_BYTES,
     ImageBudget,
     ImageFetcher,
@@ -315,3 +317,43 @@ async def test_unresolvable_host_is_a_fetch_failure() -> None:
     finally:
         await fetcher.close()
     assert caught.value.message == "The image could not be fetched."
+
+
+def images_request(url: str, count: int) -> dict[str, Any]:
+    parts = [{"type": "image_url", "image_url": f"{url}/cat.png?n={n}"} for n in range(count)]
+    return {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": parts}]}
+
+
+async def test_gemini_fetches_at_most_the_cap_of_image_urls_per_request(
+    gemini_fake: FakeGemini, image_host: FakeImageHost
+) -> None:
+    """At the cap every URL is fetched; one more and none is (nor is the upstream called)."""
+    fetcher = ImageFetcher(allowed_networks=[f"{ALLOWED_IMAGE_HOST}/32"])
+    http = HttpClient(image_fetcher=fetcher)
+    harness = build_harness("gemini", gemini_fake, http)
+    try:
+        image_host.reset()
+        await harness.complete(images_request(image_host.url, MAX_FETCHES_PER_REQUEST))
+        assert len(image_host.paths) == MAX_FETCHES_PER_REQUEST
+        image_host.reset()
+        upstream_calls = len(gemini_fake.requests)
+        with pytest.raises(ImageRejected) as caught:
+            await harness.complete(images_request(image_host.url, MAX_FETCHES_PER_REQUEST + 1))
+    finally:
+        await http.close()
+    assert caught.value.code == "too_many_image_urls"
+    assert image_host.paths == [] and len(gemini_fake.requests) == upstream_calls
+
+
+async def test_a_request_s_fetches_share_one_deadline(
+    test_fetcher: ImageFetcher, image_host: FakeImageHost
+) -> None:
+    """The request's fetch time (tighter here than the per-image timeout) runs out during the
+    slow fetch; a later fetch of the same request is refused without being tried."""
+    budget = ImageBudget(fetch_time_s=0.2)
+    with pytest.raises(ImageRejected, match="took too long"):
+        await test_fetcher.fetch(f"{image_host.url}/slow.png", budget=budget)
+    image_host.reset()
+    with pytest.raises(ImageRejected, match="this request's images took too long"):
+        await test_fetcher.fetch(f"{image_host.url}/cat.png", budget=budget)
+    assert image_host.paths == []

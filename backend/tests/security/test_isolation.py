@@ -113,16 +113,19 @@ async def test_log_rows_belong_to_the_key_and_stay_in_their_tenant(stack: Stack)
     """The row's tenant is the key's, whatever the request says about tenants; a tenant's log
     routes show only its own rows, to admins and viewers alike."""
     run = secrets.token_hex(4)
-    a_id, b_id = f"iso-a-{run}", f"iso-b-{run}"
     spoof = {"x-tenant-id": str(stack.ids["sec-b"]), "x-routerx-tenant": "sec-b"}
-    status, _, _ = await stack.chat(
+    status, _, headers = await stack.chat(
         stack.keys["sec-a"],
         chat_body(tenant_id=stack.ids["sec-b"], user="sec-b"),
-        {"x-request-id": a_id, **spoof},
+        {"x-request-id": f"iso-a-{run}", **spoof},
     )
     assert status == 200
-    status, _, _ = await stack.chat(stack.keys["sec-b"], chat_body(), {"x-request-id": b_id})
+    a_id = {k.lower(): v for k, v in headers.items()}["x-request-id"]
+    status, _, headers = await stack.chat(
+        stack.keys["sec-b"], chat_body(), {"x-request-id": f"iso-b-{run}"}
+    )
     assert status == 200
+    b_id = {k.lower(): v for k, v in headers.items()}["x-request-id"]
 
     async with connected(stack.database_url):
 
@@ -257,9 +260,13 @@ async def own_gateway() -> AsyncIterator[tuple[str, str, str]]:
 async def test_a_reused_request_id_does_not_stop_the_request_log(
     own_gateway: tuple[str, str, str],
 ) -> None:
+    """Two tenants send the same x-request-id: each request gets RouterX's own unique id (the
+    client's is kept beside it and echoed as x-client-request-id), so neither can shadow the
+    other's request in the log or the console."""
     gateway_url, database_url, other_key = own_gateway
     demo = "demo_key_fake_123456"
     headers = {"content-type": "application/json"}
+    issued: list[str] = []
     async with aiohttp.ClientSession() as session:
         for key, request_id in ((demo, "chosen-id"), (other_key, "chosen-id"), (demo, "later")):
             async with session.post(
@@ -268,12 +275,18 @@ async def test_a_reused_request_id_does_not_stop_the_request_log(
                 headers={**headers, "authorization": f"Bearer {key}", "x-request-id": request_id},
             ) as response:
                 assert response.status == 200
+                assert response.headers["x-client-request-id"] == request_id
+                assert response.headers["x-request-id"] != request_id
+                issued.append(response.headers["x-request-id"])
+    assert len(set(issued)) == 3
     deadline = time.monotonic() + 3  # rows are flushed every 0.05 s
     async with connected(database_url):
-        while not await RequestLog.exists(request_id="later"):
+        while not await RequestLog.exists(client_request_id="later"):
             assert time.monotonic() < deadline, "the request log stopped writing"
             await asyncio.sleep(0.05)
-        rows = await RequestLog.filter(request_id="chosen-id").order_by("id")
-    # Each request keeps its own row under its own tenant: neither overwrites the other.
+        rows = await RequestLog.filter(client_request_id="chosen-id").order_by("id")
+        assert not await RequestLog.exists(request_id="chosen-id")
+    # Each request keeps its own row under its own tenant and its own id.
     assert len(rows) == 2
+    assert [row.request_id for row in rows] == issued[:2]
     assert rows[0].tenant_id == 1 and rows[1].tenant_id not in (None, 1)

@@ -196,6 +196,7 @@ export interface Tenant {
   updated_at: string;
   /** The configuration file this resource comes from; the API refuses edits to it. */
   managed_by: string | null;
+  max_concurrency: number | null;
 }
 
 export interface TenantWrite {
@@ -204,6 +205,7 @@ export interface TenantWrite {
   rpm_limit?: number | null;
   tpm_limit?: number | null;
   allowed_models?: string[];
+  max_concurrency?: number | null;
 }
 
 export interface ApiKey {
@@ -218,6 +220,7 @@ export interface ApiKey {
   revoked_at: string | null;
   last_used_at: string | null;
   managed_by: string | null;
+  max_concurrency: number | null;
 }
 
 export interface CreatedKey {

@@ -8,6 +8,7 @@ and body (400/413/415), then the handler.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -112,7 +113,11 @@ class Endpoint:
             authorize(session, self.role)
         path = self._path(request)
         query = read_query(request, self.query) if self.query is not None else None
-        body = await read_body(request, self.body) if self.body is not None else None
+        body = (
+            await read_body(request, self.body, services.settings.body_read_timeout_s)
+            if self.body is not None
+            else None
+        )
         result = await self.handler(Call(request, services, session, path, query, body))
         if isinstance(result, Response):
             return result
@@ -200,15 +205,25 @@ def _typed(value: str, kind: str | None) -> Any:
     return value
 
 
-async def read_body(request: Request, into: type[T]) -> T:
+async def read_body(request: Request, into: type[T], timeout_s: float) -> T:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _too_large()
     chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > MAX_BODY_BYTES:
-            raise _too_large()
+    try:  # a client that stops sending must not hold a connection and a task for ever
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                chunks += chunk
+                if len(chunks) > MAX_BODY_BYTES:
+                    raise _too_large()
+    except TimeoutError:
+        raise ApiError(
+            408,
+            f"The request body did not arrive within {timeout_s:g} s.",
+            None,
+            "request_timeout",
+            {"connection": "close"},
+        ) from None
     raw = bytes(chunks)
     if not raw.strip():
         raw = b"{}"  # a bodiless POST means "all defaults"

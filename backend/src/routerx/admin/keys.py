@@ -17,7 +17,7 @@ from routerx.admin.endpoint import Call, given_fields
 from routerx.admin.errors import not_found
 from routerx.admin.managed import refuse_if_managed
 from routerx.admin.pagination import Page, PageQuery, Timestamp, paginate
-from routerx.admin.tenants import RateLimit, get_tenant
+from routerx.admin.tenants import Concurrency, RateLimit, get_tenant
 from routerx.auth.api_keys import digest_key, display_prefix, generate_key
 from routerx.storage.config_version import bump_config_version
 from routerx.storage.models import ApiKey
@@ -38,6 +38,7 @@ class KeyView(msgspec.Struct):
     revoked_at: Timestamp | None
     last_used_at: Timestamp | None
     managed_by: str | None
+    max_concurrency: int | None = None  # requests in flight at once per gateway process
 
 
 class CreatedKey(msgspec.Struct):
@@ -51,12 +52,14 @@ class KeyCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: KeyName = ""
     rpm_limit: RateLimit | None = None
     tpm_limit: RateLimit | None = None
+    max_concurrency: Concurrency | None = None
 
 
 class KeyUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: KeyName | UnsetType = UNSET
     rpm_limit: RateLimit | UnsetType | None = UNSET
     tpm_limit: RateLimit | UnsetType | None = UNSET
+    max_concurrency: Concurrency | UnsetType | None = UNSET
 
 
 class KeyQuery(PageQuery, kw_only=True):
@@ -76,6 +79,7 @@ def view(key: ApiKey) -> KeyView:
         key.revoked_at,
         key.last_used_at,
         key.managed_by,
+        key.max_concurrency,
     )
 
 
@@ -113,6 +117,7 @@ async def create_key(call: Call) -> CreatedKey:
             digest=digest_key(plain),
             rpm_limit=body.rpm_limit,
             tpm_limit=body.tpm_limit,
+            max_concurrency=body.max_concurrency,
         )
         await audit.record(call.actor, "create", "api_key", key.id, after=view(key))
     await bump_config_version()

@@ -19,6 +19,7 @@ from routerx.storage.models import Tenant
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 RateLimit = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+Concurrency = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 ModelPattern = Annotated[
     str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x20\x7f]+$")
 ]
@@ -36,6 +37,7 @@ class TenantView(msgspec.Struct):
     created_at: Timestamp
     updated_at: Timestamp
     managed_by: str | None
+    max_concurrency: int | None = None  # requests in flight at once per gateway process
 
 
 class TenantCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -44,6 +46,7 @@ class TenantCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     rpm_limit: RateLimit | None = None
     tpm_limit: RateLimit | None = None
     allowed_models: ModelPatterns = msgspec.field(default_factory=list)
+    max_concurrency: Concurrency | None = None
 
 
 class TenantUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -52,6 +55,7 @@ class TenantUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     rpm_limit: RateLimit | UnsetType | None = UNSET
     tpm_limit: RateLimit | UnsetType | None = UNSET
     allowed_models: ModelPatterns | UnsetType = UNSET
+    max_concurrency: Concurrency | UnsetType | None = UNSET
 
 
 class TenantQuery(PageQuery, kw_only=True):
@@ -70,6 +74,7 @@ def view(tenant: Tenant) -> TenantView:
         tenant.created_at,
         tenant.updated_at,
         tenant.managed_by,
+        tenant.max_concurrency,
     )
 
 
@@ -108,6 +113,7 @@ async def create_tenant(call: Call) -> TenantView:
                 rpm_limit=body.rpm_limit,
                 tpm_limit=body.tpm_limit,
                 allowed_models=body.allowed_models,
+                max_concurrency=body.max_concurrency,
             )
             await audit.record(call.actor, "create", "tenant", tenant.id, after=view(tenant))
     except IntegrityError:

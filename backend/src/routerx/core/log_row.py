@@ -42,3 +42,4 @@ class LogRow(msgspec.Struct, kw_only=True):
     completion_tokens: int = 0
     total_tokens: int = 0
     trace_id: str | None = None
+    client_request_id: str | None = None  # the client's own x-request-id, never RouterX's id

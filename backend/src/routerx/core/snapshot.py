@@ -18,6 +18,7 @@ class TenantEntry:
     allowed_models: frozenset[str]
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+    max_concurrency: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class KeyEntry:
     tenant: TenantEntry
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+    max_concurrency: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from starlette.types import Scope
 
 from routerx.core.log_row import LogRow
+from routerx.gateway.admission import Admission
 from routerx.gateway.asgi_io import Headers, header
 from routerx.limits import Reservation
+from routerx.limits.concurrency import ConcurrencySlot
 from routerx.routing.rules import PlannedTarget, RoutePlan
 from routerx.wire.openai import Usage
 
@@ -28,10 +30,17 @@ _id_counter = itertools.count(1)
 
 
 def request_id_of(scope: Scope) -> str:
+    """RouterX's own id for a request, always issued here: a client's `x-request-id` could
+    otherwise name (and shadow, in logs and the console) another tenant's request."""
+    return f"{_ID_PREFIX}{next(_id_counter):08x}"
+
+
+def client_request_id_of(scope: Scope) -> str | None:
+    """The client's own `x-request-id`, kept beside RouterX's id when it is a plain token."""
     given = header(scope, b"x-request-id")
     if given is not None and REQUEST_ID.match(given):
         return given.decode()
-    return f"{_ID_PREFIX}{next(_id_counter):08x}"
+    return None
 
 
 @dataclass(slots=True)
@@ -45,6 +54,8 @@ class Exchange:
     watcher: asyncio.Task[None] | None = None
     model_label: str = ""  # the routing rule's configured pattern: safe as a metric label
     reservation: Reservation | None = None
+    admission: Admission | None = None
+    slot: ConcurrencySlot | None = None
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 3)

@@ -14,6 +14,9 @@ from typing import Any
 
 from hypercorn.asyncio.tcp_server import TCPServer
 
+from routerx.gateway import http_guards
+from routerx.settings import get_settings
+
 _original_read_data = TCPServer._read_data
 
 
@@ -23,5 +26,7 @@ async def _read_data_then_stop_idle_timer(self: Any) -> None:
 
 
 def apply() -> None:
-    """Idempotent; called in every process that serves with hypercorn."""
+    """Idempotent; called in every process that serves with hypercorn. Installs the HTTP
+    guards (connection cap, h2c) too."""
     TCPServer._read_data = _read_data_then_stop_idle_timer  # type: ignore[method-assign]
+    http_guards.install(get_settings())

@@ -23,19 +23,25 @@ from routerx.auth.api_keys import digest_key
 from routerx.core.log_row import LogRow
 from routerx.core.snapshot import KeyEntry
 from routerx.gateway import errors, route_hooks
+from routerx.gateway.admission import SERVER_BUSY, Admission, read_admitted_body
 from routerx.gateway.asgi_io import (
     ClientDisconnected,
     Headers,
     discard_body,
     header,
-    read_body,
     send_bytes,
 )
-from routerx.gateway.exchange import Exchange, answered_by, log_request, request_id_of
+from routerx.gateway.exchange import (
+    Exchange,
+    answered_by,
+    client_request_id_of,
+    log_request,
+    request_id_of,
+)
 from routerx.gateway.fronts.base import Canonical, FrontAdapter
 from routerx.gateway.operations import OPERATIONS, StreamingOperation
 from routerx.gateway.relay import relay_stream
-from routerx.gateway.request_parsing import decode_body
+from routerx.gateway.request_shape import decode_request
 from routerx.gateway.rescue import RESCUE_CONTINUE, StreamRescue
 from routerx.gateway.sse import SSE_HEADERS
 from routerx.gateway.state import GatewayState
@@ -70,14 +76,21 @@ class Pipeline:
         row = LogRow(request_id=request_id, created_at=time.time(), status=0, api=self.front.api)
         exchange = Exchange(request_id, time.perf_counter(), row)
         exchange.response_headers.append((b"x-request-id", request_id.encode()))
+        client_request_id = client_request_id_of(scope)
+        if client_request_id is not None:
+            row.client_request_id = client_request_id
+            exchange.response_headers.append((b"x-client-request-id", client_request_id.encode()))
         try:
             await self._handle(scope, receive, send, exchange)
         except errors.GatewayError as error:
+            _release(exchange)  # before the refused body's rest is discarded
             row.status = error.status
             row.error_type = row.error_type or error.code or error.type
             if error.status == 413:
                 await discard_body(receive, LINGER_S)
             await self.send_error(send, error, exchange.response_headers)
+            if error.code == SERVER_BUSY:  # answered first: the unread body is only dropped
+                await discard_body(receive, LINGER_S)
         except (ClientDisconnected, asyncio.CancelledError):
             row.status, row.error_type = CLIENT_CLOSED, "client_disconnected"
             task = asyncio.current_task()
@@ -89,6 +102,7 @@ class Pipeline:
             row.status, row.error_type = 500, "internal_error"
             await self.send_error(send, errors.internal_error(), exchange.response_headers)
         finally:
+            _release(exchange)
             if exchange.watcher is not None:
                 exchange.watcher.cancel()
             row.latency_ms = exchange.elapsed_ms()
@@ -112,6 +126,7 @@ class Pipeline:
         key = self.authenticate(scope)
         row = exchange.row
         row.tenant_id, row.key_id = key.tenant.id, key.id
+        exchange.slot = self.state.concurrency.acquire(key)
         if tracing.enabled():
             row.trace_id = tracing.current_trace_id()
             tracing.annotate_server_span(exchange.request_id, key.tenant.id)
@@ -119,12 +134,14 @@ class Pipeline:
         if not content_type.split(b";", 1)[0].strip().lower() == b"application/json":
             raise errors.unsupported_media_type()
         settings = self.state.settings
+        exchange.admission = admission = Admission(self.state.body_budget)
         try:  # a client that stops sending must not hold a connection and a task for ever
             async with asyncio.timeout(settings.body_read_timeout_s):
-                body = await read_body(receive, scope, settings.max_body_bytes)
+                body = await read_admitted_body(receive, scope, settings.max_body_bytes, admission)
         except TimeoutError:
             raise errors.body_too_slow(settings.body_read_timeout_s) from None
-        canonical = self.front.decode(decode_body(body))
+        canonical = await decode_request(body, self.front)
+        del body  # the decoded request holds what it needs; the budget still counts its size
         row.model, row.stream = canonical.requested_model, canonical.stream
         streaming = self.streaming
         if canonical.stream and streaming is None:
@@ -307,6 +324,14 @@ class Pipeline:
                 for provider, outcome, status in attempts
             )
             exchange.response_headers.append((b"x-routerx-attempts", value.encode()))
+
+
+def _release(exchange: Exchange) -> None:
+    """The request's concurrency slot and body budget back (idempotent)."""
+    if exchange.slot is not None:
+        exchange.slot.release()
+    if exchange.admission is not None:
+        exchange.admission.release()
 
 
 def native_plan(

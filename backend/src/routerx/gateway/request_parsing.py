@@ -36,8 +36,8 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 HTTP_SCHEMES = ("https://", "http://")
 
 
-def decode_body(body: bytes) -> dict[str, Any]:
-    if not body.strip():
+def decode_body(body: bytes | bytearray) -> dict[str, Any]:
+    if not body or body.isspace():  # not strip(): that would copy a large bytearray
         raise invalid_request("The request body is empty; expected a JSON object.")
     try:
         raw = _decoder.decode(body)
@@ -127,6 +127,8 @@ def check_text(request: ChatRequest) -> GatewayError | None:
             else [getattr(part, "text", "") for part in content or []]
         )
         for text in texts:
+            if text.isascii():  # O(1) in CPython; ASCII text cannot hold a surrogate
+                continue
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:

@@ -8,7 +8,9 @@ import random
 from dataclasses import dataclass, field
 
 from routerx.core.snapshot import ConfigSnapshot
+from routerx.gateway.admission import BodyBudget
 from routerx.limits import RateLimiter
+from routerx.limits.concurrency import ConcurrencyLimiter
 from routerx.providers.base import Provider
 from routerx.providers.config_loader import ProviderConfigError
 from routerx.providers.http import HttpClient
@@ -49,6 +51,11 @@ class GatewayState:
     latency: LatencyTracker = field(default_factory=LatencyTracker)
     health: HealthChecker | None = None
     loaded: bool = False
+    body_budget: BodyBudget = field(init=False)
+    concurrency: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
+
+    def __post_init__(self) -> None:
+        self.body_budget = BodyBudget(self.settings.max_inflight_body_bytes)
 
     def install(self, snapshot: ConfigSnapshot) -> None:
         """Swap in a new configuration; in-flight requests keep the objects they hold."""

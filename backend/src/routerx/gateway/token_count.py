@@ -14,17 +14,17 @@ from starlette.types import Receive, Scope, Send
 
 from routerx.auth.api_keys import digest_key
 from routerx.gateway import errors
+from routerx.gateway.admission import SERVER_BUSY, Admission, read_admitted_body
 from routerx.gateway.asgi_io import (
     ClientDisconnected,
     discard_body,
     header,
-    read_body,
     send_bytes,
 )
 from routerx.gateway.exchange import request_id_of
 from routerx.gateway.fronts.messages import MessagesFront
 from routerx.gateway.fronts.messages.token_count import token_count_body
-from routerx.gateway.request_parsing import decode_body
+from routerx.gateway.request_shape import decode_checked
 from routerx.gateway.state import GatewayState
 from routerx.routing.rules import matching_rules, model_allowed
 
@@ -39,14 +39,18 @@ class CountTokensEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"x-request-id", request_id_of(scope).encode())]
+        admission = Admission(self.state.body_budget)
         try:
-            body = await self._answer(scope, receive)
+            body = await self._answer(scope, receive, admission)
         except errors.GatewayError as error:
+            admission.release()
             if error.status == 413:
                 await discard_body(receive, LINGER_S)
             status, payload = self.front.error_body(error)
             extra = [(k.encode(), v.encode()) for k, v in error.headers.items()]
             await send_bytes(send, status, payload, [*headers, *extra])
+            if error.code == SERVER_BUSY:
+                await discard_body(receive, LINGER_S)
             return
         except ClientDisconnected:
             return
@@ -55,9 +59,11 @@ class CountTokensEndpoint:
             status, payload = self.front.error_body(errors.internal_error())
             await send_bytes(send, status, payload, headers)
             return
+        finally:
+            admission.release()
         await send_bytes(send, 200, body, headers)
 
-    async def _answer(self, scope: Scope, receive: Receive) -> bytes:
+    async def _answer(self, scope: Scope, receive: Receive, admission: Admission) -> bytes:
         if scope["method"] != "POST":
             raise errors.method_not_allowed()
         key = self.front.api_key(scope)
@@ -72,10 +78,12 @@ class CountTokensEndpoint:
         settings = self.state.settings
         try:
             async with asyncio.timeout(settings.body_read_timeout_s):
-                raw_body = await read_body(receive, scope, settings.max_body_bytes)
+                raw_body = await read_admitted_body(
+                    receive, scope, settings.max_body_bytes, admission
+                )
         except TimeoutError:
             raise errors.body_too_slow(settings.body_read_timeout_s) from None
-        raw = decode_body(raw_body)
+        raw = await decode_checked(raw_body)
         answer = token_count_body(raw)
         model = raw["model"]  # validated by token_count_body
         tenant = entry.tenant

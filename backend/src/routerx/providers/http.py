@@ -32,7 +32,10 @@ CONNECTIONS_TOTAL = 4096
 CONNECTIONS_PER_HOST = 1024
 DNS_CACHE_TTL_S = 300
 KEEPALIVE_S = 30.0
-MAX_SSE_EVENT_BYTES = 32 * 1024 * 1024
+# An upstream's answer is bounded like a client's request: past a cap the attempt fails as a
+# protocol error (the breaker counts it) instead of growing the worker's memory.
+MAX_UPSTREAM_BODY_BYTES = 64 * 1024 * 1024
+MAX_SSE_EVENT_BYTES = 8 * 1024 * 1024
 DRAIN_S = 1.0
 MAX_ERROR_BODY_BYTES = 64 * 1024
 ERROR_BODY_READ_S = 2.0
@@ -140,6 +143,21 @@ class HttpClient:
             raise transport_error(config.name, exc) from None
 
 
+async def read_answer(response: aiohttp.ClientResponse, provider: str) -> bytes:
+    """A non-stream answer's body, at most MAX_UPSTREAM_BODY_BYTES; a larger one (declared or
+    sent) is a protocol error."""
+    if (response.content_length or 0) > MAX_UPSTREAM_BODY_BYTES:
+        raise answer_too_large(provider)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > MAX_UPSTREAM_BODY_BYTES:
+            raise answer_too_large(provider)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _client_error_detail(response: aiohttp.ClientResponse) -> ErrorDetail | None:
     """The sanitised detail of a 4xx the client will see (not of 408/429, which are retried)."""
     if not 400 <= response.status < 500 or response.status in RETRYABLE_STATUSES:
@@ -212,6 +230,13 @@ def protocol_error(provider: str) -> UpstreamError:
     )
 
 
+def answer_too_large(provider: str) -> UpstreamError:
+    return UpstreamError(
+        f"Upstream provider {provider} sent an answer larger than RouterX accepts.",
+        kind=FailureKind.PROTOCOL,
+    )
+
+
 def answered_with_error(provider: str) -> UpstreamError:
     """A 2xx answer whose body is an error object."""
     return UpstreamError(f"Upstream provider {provider} answered with an error.")
@@ -250,12 +275,13 @@ class SSEDecoder:
     with `:` are comments, `id:` and `retry:` are ignored. An event ends at a blank line.
     """
 
-    __slots__ = ("_data", "_event", "_pending", "_pending_size")
+    __slots__ = ("_data", "_data_size", "_event", "_pending", "_pending_size")
 
     def __init__(self) -> None:
         self._pending: list[bytes] = []  # the start of a line whose end has not arrived
         self._pending_size = 0
         self._data: list[bytes] = []
+        self._data_size = 0  # one event's data so far, over all its `data:` lines
         self._event: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
@@ -275,7 +301,7 @@ class SSEDecoder:
                 else:
                     self._event = None
             elif line.startswith(b"data:"):
-                self._data.append(line[6:] if line[5:6] == b" " else line[5:])
+                self._add_data(line[6:] if line[5:6] == b" " else line[5:])
             elif line[0] != 0x3A:  # ":" starts a comment
                 self._take_field(line)
         if tail:
@@ -294,10 +320,16 @@ class SSEDecoder:
             raise ValueError("SSE line exceeds the size limit")
         return []
 
+    def _add_data(self, data: bytes) -> None:
+        self._data_size += len(data) + 1
+        if self._data_size > MAX_SSE_EVENT_BYTES:
+            raise ValueError("SSE event exceeds the size limit")
+        self._data.append(data)
+
     def _take_field(self, line: bytes) -> None:
         name, _, value = line.partition(b":")
         if name == b"data":  # a bare `data` line is an empty data line
-            self._data.append(b"")
+            self._add_data(b"")
         elif name == b"event":
             self._event = (value[1:] if value.startswith(b" ") else value).decode(
                 "utf-8", "replace"
@@ -307,6 +339,7 @@ class SSEDecoder:
         data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
         event = SSEEvent(self._event, data)
         self._data = []
+        self._data_size = 0
         self._event = None
         return event
 

@@ -28,6 +28,9 @@ from routerx.providers.errors import RequestRejected
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_REQUEST_IMAGE_BYTES = 50 * 1024 * 1024
 FETCH_TIMEOUT_S = 10.0
+# Fan-out per request: one small request must not make the gateway fetch without bound.
+MAX_FETCHES_PER_REQUEST = 32
+REQUEST_FETCH_TIMEOUT_S = 30.0
 MAX_REDIRECTS = 3
 READ_CHUNK_BYTES = 64 * 1024
 
@@ -54,13 +57,46 @@ class ImageRejected(RequestRejected):
 
 
 class ImageBudget:
-    """Bytes of image data taken so far by one request, against the per-request cap."""
+    """What one request's images took so far: bytes (data: URLs and fetched images) against
+    the per-request cap, and URL fetches against their count and total-time caps."""
 
-    __slots__ = ("limit", "used")
+    __slots__ = ("deadline", "fetch_time_s", "fetches", "limit", "max_fetches", "used")
 
-    def __init__(self, limit: int = MAX_REQUEST_IMAGE_BYTES) -> None:
+    def __init__(
+        self,
+        limit: int = MAX_REQUEST_IMAGE_BYTES,
+        *,
+        max_fetches: int = MAX_FETCHES_PER_REQUEST,
+        fetch_time_s: float = REQUEST_FETCH_TIMEOUT_S,
+    ) -> None:
         self.limit = limit
         self.used = 0
+        self.max_fetches = max_fetches
+        self.fetches = 0
+        self.fetch_time_s = fetch_time_s
+        self.deadline: float | None = None  # set by the first fetch (event-loop time)
+
+    def check_fetch_count(self, count: int) -> None:
+        """Refuse a request with more image URLs to fetch than the cap, before any fetch."""
+        if count > self.max_fetches:
+            raise ImageRejected(
+                f"A request may have at most {self.max_fetches} image URLs for this model; "
+                "send the others as data: URLs.",
+                None,
+                "too_many_image_urls",
+            )
+
+    def start_fetch(self, param: str | None) -> float:
+        """Count one fetch; the seconds it may take (what is left of the request's time)."""
+        self.fetches += 1
+        self.check_fetch_count(self.fetches)
+        now = asyncio.get_running_loop().time()
+        if self.deadline is None:
+            self.deadline = now + self.fetch_time_s
+        remaining = self.deadline - now
+        if remaining <= 0:
+            raise ImageRejected("Fetching this request's images took too long.", param)
+        return remaining
 
     def charge(self, size: int, param: str | None) -> None:
         self.used += size
@@ -246,8 +282,11 @@ class ImageFetcher:
         self, url: str, *, param: str | None = None, budget: ImageBudget | None = None
     ) -> tuple[str, bytes]:
         """(mime, bytes) of the image at an http(s) URL, or ImageRejected."""
+        timeout_s = self.timeout_s
+        if budget is not None:
+            timeout_s = min(timeout_s, budget.start_fetch(param))
         try:
-            async with asyncio.timeout(self.timeout_s):
+            async with asyncio.timeout(timeout_s):
                 return await self._follow(url, param, budget)
         except TimeoutError:
             raise ImageRejected("Fetching the image took too long.", param) from None

@@ -84,16 +84,21 @@ class MockAnswer:
     usage: Usage
 
 
+HASH_SLICE_CHARS = 1024 * 1024
+
+
 def _digest(request: ChatRequest, upstream_model: str) -> bytes:
     hasher = hashlib.sha256(upstream_model.encode())
     for message in request.messages:
         hasher.update(message.role.encode())
         for part in message.parts():
-            hasher.update(
-                part.text.encode("utf-8", "surrogatepass")
-                if isinstance(part, TextPart)
-                else b"\x00image"
-            )
+            if not isinstance(part, TextPart):
+                hasher.update(b"\x00image")
+                continue
+            text = part.text  # in slices: one copy of a huge prompt at a time is enough
+            for start in range(0, len(text), HASH_SLICE_CHARS):
+                piece = text[start : start + HASH_SLICE_CHARS]
+                hasher.update(piece.encode("utf-8", "surrogatepass"))
     return hasher.digest()
 
 
@@ -112,6 +117,22 @@ def compose_answer(request: ChatRequest, provider: str, upstream_model: str) -> 
     completion = len(text.split(" "))
     prompt = estimate_prompt_tokens(request)
     return MockAnswer(text, Usage(prompt, completion, prompt + completion))
+
+
+# Hashing a prompt this large runs in a thread (hashlib lets go of the GIL), not on the loop.
+LARGE_PROMPT_CHARS = 1024 * 1024
+
+
+async def compose(request: ChatRequest, provider: str, upstream_model: str) -> MockAnswer:
+    size = sum(
+        len(part.text)
+        for message in request.messages
+        for part in message.parts()
+        if isinstance(part, TextPart)
+    )
+    if size > LARGE_PROMPT_CHARS:
+        return await asyncio.to_thread(compose_answer, request, provider, upstream_model)
+    return compose_answer(request, provider, upstream_model)
 
 
 def mock_vector(seed: bytes, dimensions: int) -> list[float]:
@@ -172,7 +193,7 @@ class MockProvider:
 
     async def complete(self, call: Call) -> Completion:
         await self._before_answer(call.request)
-        answer = compose_answer(call.request, self.config.name, call.upstream_model)
+        answer = await compose(call.request, self.config.name, call.upstream_model)
         body = ChatCompletion(
             id=f"chatcmpl-{call.request_id}",
             created=int(time.time()),
@@ -191,7 +212,7 @@ class MockProvider:
 
     async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         await self._before_answer(call.request)
-        answer = compose_answer(call.request, self.config.name, call.upstream_model)
+        answer = await compose(call.request, self.config.name, call.upstream_model)
         created = int(time.time())
         chunk_id = f"chatcmpl-{call.request_id}"
 

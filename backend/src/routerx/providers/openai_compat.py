@@ -38,6 +38,7 @@ from routerx.providers.http import (
     HttpClient,
     answered_with_error,
     protocol_error,
+    read_answer,
     skipped_malformed_event,
     sse_event_batches,
     stream_ended_early,
@@ -249,7 +250,7 @@ class OpenAICompatProvider:
         async with self.http.post(
             self.config, self.url_for(call.upstream_model), self.headers, body
         ) as response:
-            data = await response.read()
+            data = await read_answer(response, self.config.name)
         try:
             view = _decode_view(data)
         except msgspec.DecodeError:
@@ -263,7 +264,7 @@ class OpenAICompatProvider:
         body = embeddings_upstream_body(call)
         url = self.embeddings_url_for(call.upstream_model)
         async with self.http.post(self.config, url, self.headers, body) as response:
-            data = await response.read()
+            data = await read_answer(response, self.config.name)
         return embeddings_from_upstream(data, call, self.config.name)
 
     async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
@@ -301,7 +302,7 @@ class OpenAICompatProvider:
         async with self.http.post(
             self.config, self.responses_url(), self.headers, body
         ) as response:
-            data = await response.read()
+            data = await read_answer(response, self.config.name)
         return completion_of(data, self.config.name)
 
     async def _stream_responses(

@@ -54,6 +54,7 @@ async def load_snapshot(settings: Settings) -> ConfigSnapshot:
             allowed_models=frozenset(t.allowed_models or []),
             rpm_limit=t.rpm_limit,
             tpm_limit=t.tpm_limit,
+            max_concurrency=t.max_concurrency,
         )
         for t in await Tenant.all()
     }
@@ -61,7 +62,9 @@ async def load_snapshot(settings: Settings) -> ConfigSnapshot:
     for key in await ApiKey.filter(status="active"):
         tenant = tenants.get(key.tenant_id)
         if tenant is not None and tenant.active:
-            keys[key.digest] = KeyEntry(key.id, tenant, key.rpm_limit, key.tpm_limit)
+            keys[key.digest] = KeyEntry(
+                key.id, tenant, key.rpm_limit, key.tpm_limit, key.max_concurrency
+            )
     providers: dict[str, ProviderConfig] = {}
     for record in await Provider.filter(enabled=True):
         try:

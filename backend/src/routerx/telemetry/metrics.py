@@ -106,3 +106,19 @@ HEALTH_PROBE_TOKENS = Counter(
     "Tokens spent by completion health-check probes, by provider and token type.",
     ["provider", "type"],
 )
+INFLIGHT_BODY_BYTES = Gauge(
+    "routerx_inflight_body_bytes",
+    "Bytes of request bodies admitted and not yet answered (MAX_INFLIGHT_BODY_BYTES caps it).",
+    multiprocess_mode="livesum",
+)
+OPEN_CONNECTIONS = Gauge(
+    "routerx_open_connections",
+    "Open client connections (MAX_CONNECTIONS caps them per worker).",
+    multiprocess_mode="livesum",
+)
+OVERLOAD_REFUSALS = Counter(
+    "routerx_overload_refusals_total",
+    "Requests refused to protect the gateway, by reason (server_busy, too_many_connections, "
+    "concurrency_limit).",
+    ["reason"],
+)

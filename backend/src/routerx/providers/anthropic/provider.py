@@ -29,6 +29,7 @@ from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
 from routerx.providers.http import (
     HttpClient,
     protocol_error,
+    read_answer,
     skipped_malformed_event,
     sse_events,
     stream_ended_early,
@@ -60,7 +61,7 @@ class AnthropicProvider:
         native = native_body(call, stream=False)
         body = native if native is not None else self._body(call, stream=False)
         async with self.http.post(self.config, self.url, self.headers, body) as response:
-            data = await response.read()
+            data = await read_answer(response, self.config.name)
         try:
             message = decode_message(data)
         except msgspec.DecodeError:

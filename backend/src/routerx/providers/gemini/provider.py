@@ -30,6 +30,7 @@ from routerx.providers.http import (
     HttpClient,
     answered_with_error,
     protocol_error,
+    read_answer,
     sse_events,
     stream_ended_early,
     stream_error,
@@ -64,7 +65,7 @@ class GeminiProvider:
         vectors: list[list[float]] = []
         for body in batch_bodies(call.request, call.upstream_model):
             async with self.http.post(self.config, url, self.headers, body) as response:
-                data = await response.read()
+                data = await read_answer(response, self.config.name)
             try:
                 answer = decode_batch_response(data)
             except msgspec.DecodeError:
@@ -91,7 +92,7 @@ class GeminiProvider:
         body = await self._body(call)
         url = self.url_for(call.upstream_model, stream=False)
         async with self.http.post(self.config, url, self.headers, body) as response:
-            data = await response.read()
+            data = await read_answer(response, self.config.name)
         answer = self._decode(data)
         if answer.error is not None:
             raise answered_with_error(self.config.name)

@@ -119,6 +119,7 @@ async def fetch_images(request: ChatRequest, fetcher: ImageFetcher) -> dict[str,
     }
     if not wanted:
         return {}
+    budget.check_fetch_count(len(wanted))
 
     async def one(param: str, url: str) -> tuple[str, str]:
         if not url.startswith(("https://", "http://")):

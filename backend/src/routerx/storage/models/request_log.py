@@ -8,7 +8,6 @@ from tortoise.models import Model
 
 class RequestLog(Model):
     id = fields.BigIntField(primary_key=True)
-    # Not unique: a client may send the same x-request-id again (a retry).
     request_id = fields.CharField(max_length=64, db_index=True)
     created_at = fields.DatetimeField(db_index=True)
     tenant_id = fields.IntField(null=True, db_index=True)
@@ -31,6 +30,8 @@ class RequestLog(Model):
     completion_tokens = fields.IntField(default=0)
     total_tokens = fields.IntField(default=0)
     trace_id = fields.CharField(max_length=32, null=True)
+    # The client's own x-request-id (not unique: a client may send it again when it retries).
+    client_request_id = fields.CharField(max_length=64, null=True, db_index=True)
 
     class Meta:
         table = "request_logs"

@@ -10,6 +10,7 @@ class Tenant(Model):
     status = fields.CharField(max_length=16, default="active")  # active | disabled
     rpm_limit = fields.IntField(null=True)
     tpm_limit = fields.IntField(null=True)
+    max_concurrency = fields.IntField(null=True)  # requests in flight at once; null: no cap
     # An empty list allows every routed model.
     allowed_models: fields.JSONField[list[str]] = fields.JSONField(default=list)
     managed_by = fields.CharField(max_length=500, null=True)  # the configuration file's path
@@ -34,6 +35,7 @@ class ApiKey(Model):
     rpm_limit = fields.IntField(null=True)
     tpm_limit = fields.IntField(null=True)
     managed_by = fields.CharField(max_length=500, null=True)
+    max_concurrency = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)

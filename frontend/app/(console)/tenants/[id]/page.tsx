@@ -17,6 +17,7 @@ function NewKeyForm({ tenantId, onCreated }: { tenantId: number; onCreated: (cre
   const [name, setName] = useState("");
   const [rpm, setRpm] = useState("");
   const [tpm, setTpm] = useState("");
+  const [concurrency, setConcurrency] = useState("");
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent) => {
@@ -24,13 +25,14 @@ function NewKeyForm({ tenantId, onCreated }: { tenantId: number; onCreated: (cre
     setBusy(true);
     setErrors(NO_ERRORS);
     try {
-      const created = await api.post<CreatedKey>(`/tenants/${tenantId}/keys`, { name: name.trim(), rpm_limit: numberOrNull(rpm), tpm_limit: numberOrNull(tpm) });
+      const created = await api.post<CreatedKey>(`/tenants/${tenantId}/keys`, { name: name.trim(), rpm_limit: numberOrNull(rpm), tpm_limit: numberOrNull(tpm), max_concurrency: numberOrNull(concurrency) });
       setName("");
       setRpm("");
       setTpm("");
+      setConcurrency("");
       onCreated(created);
     } catch (err) {
-      setErrors(formErrorsFrom(err, paramIn(["name", "rpm_limit", "tpm_limit"])));
+      setErrors(formErrorsFrom(err, paramIn(["name", "rpm_limit", "tpm_limit", "max_concurrency"])));
     } finally {
       setBusy(false);
     }
@@ -42,6 +44,7 @@ function NewKeyForm({ tenantId, onCreated }: { tenantId: number; onCreated: (cre
         <TextField label="Key name" value={name} onChange={(e) => setName(e.target.value)} error={errors.fields.name} placeholder="e.g. production backend" />
         <TextField label="Key RPM limit" type="number" min="1" value={rpm} onChange={(e) => setRpm(e.target.value)} error={errors.fields.rpm_limit} placeholder="tenant's limit" />
         <TextField label="Key TPM limit" type="number" min="1" value={tpm} onChange={(e) => setTpm(e.target.value)} error={errors.fields.tpm_limit} placeholder="tenant's limit" />
+        <TextField label="Key max concurrent requests" type="number" min="1" value={concurrency} onChange={(e) => setConcurrency(e.target.value)} error={errors.fields.max_concurrency} placeholder="tenant's limit" />
       </div>
       <div className="form-actions">
         <button type="submit" className="btn btn-primary" disabled={busy}>
@@ -106,6 +109,7 @@ function Keys({ tenant }: { tenant: Tenant }) {
                     <th>Status</th>
                     <th className="num">RPM</th>
                     <th className="num">TPM</th>
+                    <th className="num">Concurrent</th>
                     <th>Created</th>
                     <th>Last used</th>
                     {canWrite ? <th className="actions">Actions</th> : null}
@@ -121,6 +125,7 @@ function Keys({ tenant }: { tenant: Tenant }) {
                       <td>{k.status === "active" ? <Pill tone="green">active</Pill> : <Pill tone="gray">revoked</Pill>}</td>
                       <td className="num">{k.rpm_limit ? formatNumber(k.rpm_limit) : <span className="muted">—</span>}</td>
                       <td className="num">{k.tpm_limit ? formatNumber(k.tpm_limit) : <span className="muted">—</span>}</td>
+                      <td className="num">{k.max_concurrency ? formatNumber(k.max_concurrency) : <span className="muted">—</span>}</td>
                       <td className="nowrap muted">{formatDateTime(k.created_at)}</td>
                       <td className="nowrap muted">{formatDateTime(k.last_used_at)}</td>
                       {canWrite ? (
