@@ -1,6 +1,7 @@
 import type { Attempt } from "@/lib/api/types";
 import { BreakerPill, EmptyState, Pill, type Tone } from "./ui";
 import { formatMs } from "@/lib/format";
+import { formatUsd } from "@/lib/money";
 
 const OUTCOMES: Record<string, { label: string; tone: Tone }> = {
   success: { label: "success", tone: "green" },
@@ -81,6 +82,12 @@ export function RouteTrace({ attempts, totalMs }: { attempts: Attempt[]; totalMs
                   </>
                 ) : null}
                 {pieces[i] !== null ? <Pill tone="violet">{`piece ${pieces[i]}`}</Pill> : null}
+                {a.cost_usd !== undefined ? (
+                  <>
+                    <span>·</span>
+                    <span title={a.cost_estimated ? "estimated from what it relayed" : "from the upstream's usage"}>{formatUsd(a.cost_usd, { estimated: a.cost_estimated })}</span>
+                  </>
+                ) : null}
               </div>
             </div>
           </div>

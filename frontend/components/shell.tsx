@@ -12,6 +12,7 @@ const ICONS: Record<string, ReactNode> = {
   tester: <path d="M9 3h6M10 3v6L4 19a1.5 1.5 0 0 0 1.3 2h13.4a1.5 1.5 0 0 0 1.3-2L14 9V3" />,
   tenants: <path d="M16 11a3 3 0 1 0-3-3M8 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM2 20a6 6 0 0 1 12 0M14 14a6 6 0 0 1 8 6" />,
   logs: <path d="M4 6h16M4 12h16M4 18h10" />,
+  spend: <path d="M12 3v18M16.5 7.5C16 6 14.3 5 12 5c-2.8 0-4.5 1.4-4.5 3.2 0 4.3 9 2.3 9 6.6 0 1.9-1.8 3.2-4.5 3.2-2.4 0-4.2-1-4.8-2.7" />,
   audit: <path d="M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6zM9 12l2 2 4-4" />,
   users: <path d="M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM4 21a8 8 0 0 1 16 0" />,
   account: <path d="M7 11V8a5 5 0 0 1 10 0v3M5 11h14v10H5z" />,
@@ -36,6 +37,7 @@ const SECTIONS: { title: string; items: NavItem[] }[] = [
   { title: "Monitor", items: [
     { href: "/", label: "Overview", icon: "overview" },
     { href: "/logs", label: "Request logs", icon: "logs" },
+    { href: "/spend", label: "Spend", icon: "spend" },
   ] },
   { title: "Configure", items: [
     { href: "/providers", label: "Providers", icon: "providers" },

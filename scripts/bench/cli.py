@@ -25,6 +25,7 @@ from .targets import MODEL, Target
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL_TARGETS = ("direct", "floor", "routerx", "litellm")
 WARMUP_CONNECTIONS = 16
+BUDGETS_NOTE = ", budgets on the tenant and its key (the mock priced as gpt-4.1-mini)"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class Plan:
     database: str
     workers: int
     output: Path
+    budgets: bool = False
 
 
 def parse_args(argv: list[str] | None = None) -> Plan:
@@ -56,6 +58,11 @@ def parse_args(argv: list[str] | None = None) -> Plan:
     )
     parser.add_argument("--workers", type=int, default=2, help="server workers (2)")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
+    parser.add_argument(
+        "--budgets",
+        action="store_true",
+        help="RouterX with budgets on the demo tenant and key (priced upstream model)",
+    )
     args = parser.parse_args(argv)
     chosen = [t for t in args.targets.split(",") if t]
     unknown = set(chosen) - set(ALL_TARGETS)
@@ -74,6 +81,7 @@ def parse_args(argv: list[str] | None = None) -> Plan:
         database=args.database,
         workers=args.workers,
         output=args.output,
+        budgets=args.budgets,
     )
 
 
@@ -134,7 +142,9 @@ def start_targets(plan: Plan, services: Services) -> list[Target]:
         started.append(targets.start_floor(direct, services, plan.workers))
     if "routerx" in plan.targets:
         say("starting RouterX (migrate, seed, route bench-model to the mock)")
-        started.append(targets.start_routerx(plan.database, direct, services, plan.workers))
+        started.append(
+            targets.start_routerx(plan.database, direct, services, plan.workers, plan.budgets)
+        )
     if litellm is not None:
         say("starting LiteLLM")
         started.append(targets.start_litellm(litellm, direct, services, plan.workers))
@@ -176,7 +186,8 @@ def notes(plan: Plan, load_before: float, load_after: float) -> list[str]:
         f"{plan.workers} workers per server.",
         f"RouterX: full production path (auth, routing with a fallback tier, breakers on Redis, "
         f"request log to {plan.database}), ENABLE_REAL_CALLS=true, an `openai_compatible` "
-        f"provider pointing at the mock. LiteLLM: `{install.LITELLM_REQUIREMENT}`, "
+        f"provider pointing at the mock{BUDGETS_NOTE if plan.budgets else ''}. "
+        f"LiteLLM: `{install.LITELLM_REQUIREMENT}`, "
         f"`--num_workers {plan.workers}`, no database, logging off.",
         *(floor if "floor" in plan.targets else []),
         "Mock upstream: scripts/bench/mock_upstream.c (epoll, keep-alive; the 16-chunk stream "

@@ -119,7 +119,7 @@ def drop_database(kind: str) -> None:
         asyncio.run(_drop_pg_database())
 
 
-async def _configure_routes(database_url: str, upstream_base: str) -> None:
+async def _configure_routes(database_url: str, upstream_base: str, budgets: bool = False) -> None:
     """A production-like rule: the mock as primary, the mock again as a tier-1 fallback."""
     from tortoise import Tortoise
 
@@ -154,9 +154,31 @@ async def _configure_routes(database_url: str, upstream_base: str) -> None:
         tenant = await Tenant.get(name="demo")
         tenant.allowed_models = [*(tenant.allowed_models or []), MODEL]
         await tenant.save()
+        if budgets:
+            await _budgets(tenant.id)
         await bump_config_version()
     finally:
         await Tortoise.close_connections()
+
+
+async def _budgets(tenant_id: int) -> None:
+    """The mock priced as gpt-4.1-mini, and budgets no run exhausts on the tenant and its key:
+    every request then pays for admission, reservation and settlement on two accounts."""
+    from routerx.storage.models import ApiKey, Budget, PriceOverride
+
+    await PriceOverride.create(
+        provider="*", model=UPSTREAM_MODEL, prices={"input": "0.40", "output": "1.60"}
+    )
+    key = await ApiKey.filter(tenant_id=tenant_id).first()
+    subjects = [("tenant", tenant_id)] + ([("key", key.id)] if key is not None else [])
+    for scope, subject in subjects:
+        await Budget.create(
+            scope=scope,
+            subject_id=subject,
+            amount_pico=999_999 * 10**12,
+            period="month",
+            thresholds=[50, 80, 100],
+        )
 
 
 def routerx_env(database_url: str, port: int, workers: int) -> dict[str, str]:
@@ -175,7 +197,11 @@ def routerx_env(database_url: str, port: int, workers: int) -> dict[str, str]:
 
 
 def start_routerx(
-    database_kind: str, upstream: Target, services: Services, workers: int = 2
+    database_kind: str,
+    upstream: Target,
+    services: Services,
+    workers: int = 2,
+    budgets: bool = False,
 ) -> Target:
     """Migrate and seed a fresh database, route `bench-model` to the mock, start the gateway."""
     database_url = fresh_database(database_kind)
@@ -186,7 +212,7 @@ def start_routerx(
             [ROUTERX, command], env=env, cwd=BENCH_DIR, check=True, capture_output=True
         )
     upstream_base = upstream.url.removesuffix("/v1/chat/completions")
-    asyncio.run(_configure_routes(database_url, upstream_base))
+    asyncio.run(_configure_routes(database_url, upstream_base, budgets))
     service = services.add(start("routerx", [ROUTERX, "gateway"], BENCH_DIR, env, BENCH_DIR))
     base = f"http://127.0.0.1:{port}"
     wait_http(service, base + "/readyz", READY_TIMEOUT_S, frozenset({200}))

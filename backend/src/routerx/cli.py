@@ -119,6 +119,12 @@ def _local_secrets(settings: Settings) -> None:
         print(f"export {name}={value}")
 
 
+def _load_prices(settings: Settings, path: str) -> int:
+    from routerx.spend.price_cli import load_prices_file
+
+    return load_prices_file(settings, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="routerx", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         "local-secrets",
         help="print exports for secrets that are unset or examples, generated once into data/",
     )
+    prices = commands.add_parser("prices", help="price tables")
+    prices_commands = prices.add_subparsers(dest="prices_command", required=True)
+    load = prices_commands.add_parser(
+        "load", help="load a price table (RouterX catalog JSON or LiteLLM's price map)"
+    )
+    load.add_argument("file")
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -157,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         return config_commands.run(args, settings)
     elif args.command == "local-secrets":
         _local_secrets(settings)
+    elif args.command == "prices":
+        return _load_prices(settings, args.file)
     else:
         _seed(settings)
     return 0

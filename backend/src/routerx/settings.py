@@ -84,6 +84,14 @@ class Settings:
     # Configuration as code: a file the admin service applies at start and on SIGHUP.
     config_file: str = ""
     config_file_allow_api_edits: bool = False
+    # Spend: budgets shared through redis_url under this prefix; alerts; the cost header.
+    spend_redis_prefix: str = "routerx:spend"
+    spend_webhook_url: str = ""
+    spend_webhook_allow_networks: tuple[str, ...] = ()
+    spend_sync_interval_s: float = 0.1
+    spend_persist_interval_s: float = 1.0
+    budget_default_output_tokens: int = 4096
+    cost_header: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -176,6 +184,21 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
         config_file_allow_api_edits=_bool(
             "CONFIG_FILE_ALLOW_API_EDITS", get("CONFIG_FILE_ALLOW_API_EDITS", "false")
         ),
+        spend_redis_prefix=get("SPEND_REDIS_PREFIX", "routerx:spend") or "routerx:spend",
+        spend_webhook_url=get("SPEND_WEBHOOK_URL", ""),
+        spend_webhook_allow_networks=tuple(
+            part.strip()
+            for part in get("SPEND_WEBHOOK_ALLOW_NETWORKS", "").split(",")
+            if part.strip()
+        ),
+        spend_sync_interval_s=_float("SPEND_SYNC_INTERVAL_S", get("SPEND_SYNC_INTERVAL_S", "0.1")),
+        spend_persist_interval_s=_float(
+            "SPEND_PERSIST_INTERVAL_S", get("SPEND_PERSIST_INTERVAL_S", "1.0")
+        ),
+        budget_default_output_tokens=_int(
+            "BUDGET_DEFAULT_OUTPUT_TOKENS", get("BUDGET_DEFAULT_OUTPUT_TOKENS", "4096"), 1
+        ),
+        cost_header=_bool("COST_HEADER", get("COST_HEADER", "false")),
     )
 
 

@@ -16,7 +16,16 @@ from starlette.routing import Route
 from routerx.admin.app import build_admin_app
 from routerx.auth.api_keys import digest_key
 from routerx.auth.passwords import hash_password
-from routerx.storage.models import AdminUser, ApiKey, Provider, RequestLog, RoutingRule, Tenant
+from routerx.storage.models import (
+    AdminUser,
+    ApiKey,
+    Budget,
+    PriceOverride,
+    Provider,
+    RequestLog,
+    RoutingRule,
+    Tenant,
+)
 from tests.admin.admin_harness import Admin
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/openapi.json"), ("POST", "/api/v1/auth/login")}
@@ -26,7 +35,7 @@ VIEWER_WRITES = {
     ("POST", "/api/v1/auth/password"),
     ("POST", "/api/v1/rules/test"),  # asks the gateway, changes nothing
 }
-METHOD_ORDER = {"GET": 0, "PATCH": 1, "POST": 1, "DELETE": 2}
+METHOD_ORDER = {"GET": 0, "PATCH": 1, "POST": 1, "PUT": 1, "DELETE": 2}
 
 
 def expected_role(method: str, path: str) -> str:
@@ -94,6 +103,11 @@ async def make_resources(admin: Admin) -> dict[str, str]:
             model="m-1",
             provider="matrix-provider",
         )
+        for scope, subject in (("tenant", tenant.id), ("key", key.id)):
+            await Budget.create(scope=scope, subject_id=subject, amount_pico=10**12, period="day")
+        override = await PriceOverride.create(
+            provider="matrix-provider", model="m-1", prices={"input": "1"}
+        )
     admin.gateway.breakers["matrix-provider"] = {"state": "open", "calls": 3, "failures": 3}
     return {
         "tenant_id": str(tenant.id),
@@ -103,6 +117,7 @@ async def make_resources(admin: Admin) -> dict[str, str]:
         "user_id": str(user.id),
         "request_id": "req-matrix",
         "provider": "matrix-provider",
+        "override_id": str(override.id),
     }
 
 
@@ -110,7 +125,7 @@ async def call(
     client: httpx2.AsyncClient, token: str | None, method: str, path: str
 ) -> httpx2.Response:
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    body = {} if method in {"POST", "PATCH"} else None
+    body = {} if method in {"POST", "PATCH", "PUT"} else None
     client.cookies.clear()  # a refresh sets a session cookie; each call brings only its token
     return await client.request(method, path, json=body, headers=headers)
 

@@ -348,9 +348,9 @@ class FakeOpenAI(FakeUpstream):
         if status == "completed":
             usage = {
                 "input_tokens": scenario.prompt_tokens,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": scenario.cached_tokens or 0},
                 "output_tokens": scenario.completion_tokens,
-                "output_tokens_details": {"reasoning_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": scenario.reasoning_tokens or 0},
                 "total_tokens": scenario.total_tokens,
             }
         return {

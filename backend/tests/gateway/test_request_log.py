@@ -46,8 +46,11 @@ async def test_one_row_per_request_with_attempts(pg_gateway: RunningGateway) -> 
             "outcome": "success",
             "status": 200,
             "latency_ms": plain.attempts[0]["latency_ms"],
+            # gpt-4.1-mini at $0.40 / $1.60 per million tokens, in picodollars
+            "cost_picousd": plain.prompt_tokens * 400_000 + plain.completion_tokens * 1_600_000,
         }
     ]
+    assert plain.cost_picousd == plain.attempts[0]["cost_picousd"]
     assert plain.total_tokens == plain.prompt_tokens + plain.completion_tokens > 0
     assert plain.tenant_id is not None and plain.key_id is not None
     assert stream.stream and stream.status == 200 and stream.ttft_ms is not None

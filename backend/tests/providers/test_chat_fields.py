@@ -237,6 +237,10 @@ DETAILED = Scenario(prompt_tokens=40, completion_tokens=30, cached_tokens=16, re
 def _expected_usage(adapter: str) -> Usage:
     if adapter == "anthropic":  # no reasoning count; cache reads and writes
         return Usage(40, 30, 70, PromptTokensDetails(16, 5))
+    if adapter in {"openai", "azure", "openai_compatible"}:  # OpenAI also reports audio tokens
+        return Usage(
+            40, 30, 70, PromptTokensDetails(16, audio_tokens=0), CompletionTokensDetails(9, 0)
+        )
     return Usage(40, 30, 70, PromptTokensDetails(16), CompletionTokensDetails(9))
 
 

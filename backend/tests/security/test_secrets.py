@@ -164,6 +164,12 @@ async def walk_admin_reads(stack: Stack) -> list[tuple[str, str]]:
         walked |= {"/openapi.json", "/healthz", API + "/auth/me", API + "/breakers"}
         walked.add(API + "/provider-presets")
         walked |= {API + "/stats", API + "/audit"}
+        await get(API + "/spend")
+        await get(API + "/prices")
+        walked |= {API + "/spend", API + "/prices", API + "/budgets"}
+        for budget in (await get(API + "/budgets"))["data"]:
+            if budget["scope"] == "tenant":
+                await get(f"{API}/tenants/{budget['subject_id']}/budget")
         for tenant in await items(API + "/tenants"):
             base = f"{API}/tenants/{tenant['id']}"
             await get(base)
@@ -186,6 +192,9 @@ async def walk_admin_reads(stack: Stack) -> list[tuple[str, str]]:
         API + "/rules/*",
         API + "/users/*",
         API + "/logs/*",
+        # a budget's read is a 404 until one is set; set budgets are read through /budgets
+        API + "/tenants/*/budget",
+        API + "/tenants/*/keys/*/budget",
     }
     assert templates <= covered, f"GET routes not walked: {templates - covered}"
     return texts

@@ -16,11 +16,15 @@ EXPECTED_TABLES = {
     "admin_users",
     "api_keys",
     "audit_log",
+    "budget_alerts",
+    "budgets",
     "config_version",
+    "price_overrides",
     "providers",
     "request_logs",
     "revoked_tokens",
     "routing_rules",
+    "spend_periods",
     "tenants",
 }
 

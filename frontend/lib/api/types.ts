@@ -238,6 +238,8 @@ export interface Attempt {
   error_type: string | null;
   hedged: boolean;
   reason?: string | null; // why routing chose this target (latency balancing)
+  cost_usd?: string | null; // decimal string; null: unknown price
+  cost_estimated?: boolean;
 }
 
 export interface RequestLog {
@@ -261,6 +263,11 @@ export interface RequestLog {
   total_tokens: number;
   trace_id: string | null;
   attempt_count: number;
+  cached_tokens?: number;
+  reasoning_tokens?: number;
+  cost_usd?: string | null; // decimal string; null: unknown price
+  cost_estimated?: boolean;
+  budget_action?: string | null;
 }
 
 export interface RequestLogDetail extends RequestLog {

@@ -19,6 +19,7 @@ from routerx.admin.endpoint import Call
 from routerx.admin.errors import invalid, not_found
 from routerx.admin.pagination import Id, Limit, SearchText, Text100, Timestamp, time_range
 from routerx.admin.tenants import get_tenant
+from routerx.spend.money import usd_text
 from routerx.storage.models import RequestLog
 
 StatusFilter = Annotated[
@@ -48,6 +49,8 @@ class AttemptView(msgspec.Struct):
     error_type: str | None = None
     hedged: bool = False
     reason: str | None = None
+    cost_usd: str | None = None  # a decimal string; null: unknown price
+    cost_estimated: bool = False
 
 
 class LogView(msgspec.Struct, kw_only=True):
@@ -72,6 +75,12 @@ class LogView(msgspec.Struct, kw_only=True):
     total_tokens: int
     trace_id: str | None
     attempt_count: int
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: str | None = None  # a decimal string; null: unknown price (shown "unknown")
+    cost_estimated: bool = False
+    budget_action: str | None = None
 
 
 class LogDetail(LogView, kw_only=True):
@@ -100,7 +109,11 @@ def _attempts(raw: Any) -> list[AttemptView]:
     attempts = []
     for item in raw if isinstance(raw, list) else []:
         try:
-            attempts.append(msgspec.convert(item, AttemptView))
+            fields = item
+            if isinstance(item, dict) and "cost_picousd" in item:
+                fields = {k: v for k, v in item.items() if k != "cost_picousd"}
+                fields["cost_usd"] = usd_text(item["cost_picousd"])
+            attempts.append(msgspec.convert(fields, AttemptView))
         except msgspec.ValidationError:
             continue
     return attempts
@@ -129,6 +142,12 @@ def _fields(row: RequestLog) -> dict[str, Any]:
         "total_tokens": row.total_tokens,
         "trace_id": row.trace_id,
         "attempt_count": len(row.attempts) if isinstance(row.attempts, list) else 0,
+        "cached_tokens": row.cached_tokens,
+        "cache_write_tokens": row.cache_write_tokens,
+        "reasoning_tokens": row.reasoning_tokens,
+        "cost_usd": usd_text(row.cost_picousd),
+        "cost_estimated": row.cost_estimated,
+        "budget_action": row.budget_action,
     }
 
 

@@ -26,6 +26,7 @@ from routerx.admin import (
 from routerx.admin.endpoint import Endpoint
 from routerx.admin.pagination import Page
 from routerx.admin.sessions import SessionToken
+from routerx.admin.spend_routes import SPEND_ENDPOINTS
 from routerx.wire.internal import RouteExplainRequest, RouteExplanation
 
 API = "/api/v1"
@@ -476,4 +477,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         status=204,
         errors=(409,),
     ),
+    *SPEND_ENDPOINTS,
 )

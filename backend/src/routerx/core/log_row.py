@@ -18,6 +18,8 @@ class Attempt(msgspec.Struct, omit_defaults=True):
     error_type: str | None = None
     hedged: bool = False
     reason: str | None = None  # why routing chose this target (latency balancing)
+    cost_picousd: int | None = None  # picodollars (1e-12 USD); None: price unknown
+    cost_estimated: bool = False
 
 
 class LogRow(msgspec.Struct, kw_only=True):
@@ -43,3 +45,9 @@ class LogRow(msgspec.Struct, kw_only=True):
     total_tokens: int = 0
     trace_id: str | None = None
     client_request_id: str | None = None  # the client's own x-request-id, never RouterX's id
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_picousd: int | None = None  # picodollars (1e-12 USD), exact; None: price unknown
+    cost_estimated: bool = False
+    budget_action: str | None = None  # downgraded, when a budget rerouted the request

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from routerx.providers.base import ProviderConfig
+from routerx.spend.config import SpendConfig
 
 log = logging.getLogger("routerx.snapshot")
 
@@ -62,6 +63,7 @@ class ConfigSnapshot:
     tenants: dict[int, TenantEntry] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     rules: tuple[RuleEntry, ...] = ()
+    spend: SpendConfig = field(default_factory=SpendConfig)
 
 
 def group_tiers(targets: list[Target]) -> tuple[tuple[Target, ...], ...]:

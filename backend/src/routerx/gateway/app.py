@@ -32,6 +32,7 @@ from routerx.routing.breaker_registry import TransitionCallback
 from routerx.routing.fallback import RetryPolicy
 from routerx.routing.health import HealthChecker
 from routerx.settings import Settings
+from routerx.spend.build import build_spend
 from routerx.storage.db import close_db, init_db
 from routerx.storage.log_writer import RequestLogWriter
 from routerx.storage.snapshot_loader import SnapshotRefresher
@@ -106,6 +107,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
         log_writer=writer,
         limiter=limiter,
         retry_policy=RetryPolicy(deadline_s=settings.request_deadline_s),
+        spend=build_spend(settings),
     )
     health = state.health = HealthChecker(breakers, writer.submit)
     tracing_on = tracing.configure_tracing(settings.otel_endpoint, span_processor)
@@ -124,6 +126,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
                 "request_log": "ok" if writer.healthy else "buffering",
                 "redis": state.breakers.status(),
                 "rate_limits": limiter.status,
+                "budgets": state.spend.status,
             },
             "request_log_pending": writer.pending,
         }
@@ -146,6 +149,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
         ]
         await state.breakers.start()
         await limiter.start()
+        await state.spend.start()
         try:
             yield
         finally:
@@ -155,6 +159,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
             await writer.flush(SHUTDOWN_FLUSH_S)
             await state.breakers.stop()
             await limiter.stop()
+            await state.spend.stop()
             await bounded(state.http.close())
             await close_db(timeout_s=DB_CLOSE_TIMEOUT_S)
             mark_worker_dead()

@@ -18,6 +18,10 @@ from routerx.gateway.asgi_io import Headers, header
 from routerx.limits import Reservation
 from routerx.limits.concurrency import ConcurrencySlot
 from routerx.routing.rules import PlannedTarget, RoutePlan
+from routerx.spend.attempt_costs import Billed
+from routerx.spend.budget_hold import BudgetHold
+from routerx.spend.money import usd_text
+from routerx.spend.usage_details import record_usage_details
 from routerx.wire.openai import Usage
 
 log = logging.getLogger("routerx.gateway")
@@ -56,6 +60,9 @@ class Exchange:
     reservation: Reservation | None = None
     admission: Admission | None = None
     slot: ConcurrencySlot | None = None
+    billed: list[Billed] = field(default_factory=list)  # every answer that consumed tokens
+    usage_estimated: bool = False  # a stream cut before its upstream reported usage
+    budget_hold: BudgetHold | None = None
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 3)
@@ -65,6 +72,7 @@ class Exchange:
             self.row.prompt_tokens = usage.prompt_tokens
             self.row.completion_tokens = usage.completion_tokens
             self.row.total_tokens = usage.total_tokens
+            record_usage_details(self.row, usage)
 
 
 def answered_by(exchange: Exchange, target: PlannedTarget, plan: RoutePlan) -> None:
@@ -95,6 +103,8 @@ def log_request(row: LogRow, model_label: str) -> None:
                 "attempts": len(row.attempts),
                 "fallback": row.fallback,
                 "total_tokens": row.total_tokens,
+                "cost_usd": usd_text(row.cost_picousd),
+                "cost_estimated": row.cost_estimated,
                 "error_type": row.error_type,
                 "trace_id": row.trace_id,
             },

@@ -53,6 +53,7 @@ from routerx.routing.attempt import ClientError, StreamStart, TargetAttempt
 from routerx.routing.context_window import larger_window_plan
 from routerx.routing.fallback import FallbackExhausted, FallbackRun, Perform
 from routerx.routing.rules import NoRoute, RoutePlan, plan_route
+from routerx.spend.hooks import answer_billed, cost_header, stream_billed
 from routerx.telemetry import tracing
 from routerx.telemetry.request_metrics import observe_request
 
@@ -106,6 +107,7 @@ class Pipeline:
             if exchange.watcher is not None:
                 exchange.watcher.cancel()
             row.latency_ms = exchange.elapsed_ms()
+            self.state.spend.settle(row, exchange.billed, exchange.budget_hold)
             self.state.log_writer.submit(row)
             if exchange.reservation is not None:
                 self.state.limiter.settle(exchange.reservation, row.total_tokens)
@@ -161,6 +163,9 @@ class Pipeline:
             raise errors.capability_unavailable(
                 no_route.missing_capability or needs.primary, model
             ) from None
+        plan, exchange.budget_hold = await self.state.spend.admit(
+            self.state.snapshot, key, plan, needs, canonical, row, self.state.rng
+        )
         row.rule = plan.rule.name
         exchange.model_label = plan.rule.model_pattern
         if canonical.untranslatable is not None:
@@ -201,13 +206,17 @@ class Pipeline:
         async def perform(attempt: TargetAttempt) -> Completion:
             target = attempt.target
             provider = providers[target.provider.name]
-            return await attempt.answer(
+            completion = await attempt.answer(
                 operation.answer(provider, canonical, target.model, request_id)
             )
+            exchange.billed.append(answer_billed(target, completion.usage))
+            return completion
 
         completion, _ = await self._run(exchange, plan, perform)
         exchange.record_usage(completion.usage)
         exchange.row.status = 200
+        if self.state.settings.cost_header:
+            exchange.response_headers.append(cost_header(self.state.spend, exchange))
         body = self.front.encode_completion(completion, canonical)
         await send_bytes(send, 200, body, self._answer_headers(exchange))
 
@@ -228,7 +237,11 @@ class Pipeline:
             chunks = operation.stream(provider, canonical, target.model, request_id, stats)
             return await attempt.open_stream(chunks, stats)
 
-        start, _ = await self._run(exchange, plan, perform, StreamStart.discard)
+        async def discard(lost: StreamStart) -> None:  # a hedge that lost after it started
+            await lost.discard()
+            exchange.billed.append(stream_billed(lost, operation, canonical))
+
+        start, _ = await self._run(exchange, plan, perform, discard)
         exchange.row.ttft_ms = exchange.elapsed_ms()
         rescue = self._rescue(exchange, plan, canonical, operation)
         exchange.row.status = 200

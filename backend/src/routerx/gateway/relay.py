@@ -19,6 +19,7 @@ from routerx.gateway.operations import StreamingOperation
 from routerx.gateway.rescue import Seam, StreamRescue, Transcript, add_usage
 from routerx.providers.errors import UpstreamError
 from routerx.routing.attempt import StreamStart, timeout_error
+from routerx.spend.hooks import stream_billed
 from routerx.wire.openai import Usage
 
 DRAIN_S = 1.0
@@ -61,6 +62,7 @@ async def relay_stream(
             if failure is None:
                 usage = add_usage(usage, stats.usage or Usage())
                 exchange.record_usage(usage)
+                exchange.billed.append(stream_billed(piece.start, operation, canonical))
                 pending.append(encoder.finish(stats))
                 await _end(send, pending)
                 attempt.stream_ended(stats)
@@ -70,9 +72,7 @@ async def relay_stream(
                 await _finish_upstream(piece.start)
                 return
             await piece.start.chunks.aclose()
-            if stats.usage is None:
-                stats.usage = operation.cut_usage(canonical, piece.relayed)
-            usage = add_usage(usage, stats.usage)
+            usage = add_usage(usage, _close_cut(exchange, piece, operation, canonical))
             attempt.stream_interrupted(failure)
             original = original or failure
             resumed = (
@@ -92,14 +92,35 @@ async def relay_stream(
             piece.start.attempt.stream_cancelled(piece.start.stats)
             if not piece.counted:
                 usage = add_usage(usage, piece.start.stats.usage or Usage())
+                exchange.billed.append(stream_billed(piece.start, operation, canonical))
         exchange.record_usage(usage)
     if original is not None:
-        row = exchange.row
-        row.error_type = "stream_interrupted"
-        # The HTTP status was 200, but the row is logged with the in-stream error's status.
-        row.status = original.client_status
-        pending.append(encoder.error(errors.upstream_failed(502, original.message)))
+        _report_cut(exchange, encoder, pending, original)
     await _end(send, pending)
+
+
+def _close_cut(
+    exchange: Exchange, piece: _Piece, operation: StreamingOperation, canonical: Canonical
+) -> Usage:
+    """A piece cut mid-stream: what it consumed, as reported or else estimated from what it
+    relayed, billed either way."""
+    stats = piece.start.stats
+    estimated = stats.usage is None
+    if stats.usage is None:
+        stats.usage = operation.cut_usage(canonical, piece.relayed)
+        exchange.usage_estimated = True
+    exchange.billed.append(stream_billed(piece.start, operation, canonical, estimated))
+    return stats.usage
+
+
+def _report_cut(
+    exchange: Exchange, encoder: StreamEncoder, pending: list[bytes], original: UpstreamError
+) -> None:
+    row = exchange.row
+    row.error_type = "stream_interrupted"
+    # The HTTP status was 200, but the row is logged with the in-stream error's status.
+    row.status = original.client_status
+    pending.append(encoder.error(errors.upstream_failed(502, original.message)))
 
 
 async def _end(send: Send, pending: list[bytes]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -31,7 +31,7 @@ from routerx.routing.attempt import ClientError, StreamStart, TargetAttempt
 from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.rules import PlannedTarget, RoutePlan
 from routerx.telemetry import metrics
-from routerx.wire.openai import Message, Usage
+from routerx.wire.openai import CompletionTokensDetails, Message, PromptTokensDetails, Usage
 
 RESCUE_CONTINUE = "continue"
 # Provider types whose API continues a trailing assistant message unless configured otherwise.
@@ -188,12 +188,35 @@ def _summed(prior: Usage, usage: dict[str, Any]) -> dict[str, Any]:
     return summed
 
 
+_Details = TypeVar("_Details", PromptTokensDetails, CompletionTokensDetails)
+
+
 def add_usage(total: Usage, usage: Usage) -> Usage:
+    """Two upstreams' usage as one; the details (cached, cache-write, reasoning tokens) are
+    summed too, since they change what the request costs."""
     return Usage(
         total.prompt_tokens + usage.prompt_tokens,
         total.completion_tokens + usage.completion_tokens,
         total.total_tokens + usage.total_tokens,
+        _add_details(total.prompt_tokens_details, usage.prompt_tokens_details),
+        _add_details(total.completion_tokens_details, usage.completion_tokens_details),
     )
+
+
+def _add_details(
+    a: _Details | msgspec.UnsetType | None, b: _Details | msgspec.UnsetType | None
+) -> _Details | msgspec.UnsetType | None:
+    if not isinstance(a, msgspec.Struct):
+        return b
+    if not isinstance(b, msgspec.Struct):
+        return a
+    summed: dict[str, Any] = {}
+    for name in a.__struct_fields__:
+        x, y = getattr(a, name), getattr(b, name)
+        summed[name] = (
+            x + y if isinstance(x, int) and isinstance(y, int) else (x if isinstance(x, int) else y)
+        )
+    return type(a)(**summed)
 
 
 def continuation_of(canonical: Canonical, prefill: str, delivered_tokens: int) -> Canonical:

@@ -20,6 +20,7 @@ from routerx.routing.fallback import RetryPolicy
 from routerx.routing.health import HealthChecker
 from routerx.routing.latency import LatencyTracker
 from routerx.settings import Settings
+from routerx.spend.service import SpendService
 from routerx.storage.log_writer import RequestLogWriter
 from routerx.storage.snapshot_loader import SnapshotRefresher
 from routerx.telemetry import metrics
@@ -57,6 +58,8 @@ class GatewayState:
     def __post_init__(self) -> None:
         self.body_budget = BodyBudget(self.settings.max_inflight_body_bytes)
 
+    spend: SpendService = field(default_factory=SpendService)
+
     def install(self, snapshot: ConfigSnapshot) -> None:
         """Swap in a new configuration; in-flight requests keep the objects they hold."""
         providers: dict[str, Provider] = {}
@@ -78,6 +81,7 @@ class GatewayState:
                 default="closed",
             )
             metrics.BREAKER_STATE.labels(name).set(metrics.BREAKER_STATE_VALUES[state])
+        self.spend.install(snapshot)
         self.snapshot = snapshot
         self.loaded = True
         if self.health is not None:

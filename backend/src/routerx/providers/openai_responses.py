@@ -14,7 +14,7 @@ import msgspec
 
 from routerx.providers.base import Call, Completion, StreamStats
 from routerx.providers.http import answered_with_error, protocol_error, stream_error
-from routerx.wire.openai import Usage
+from routerx.wire.openai import CompletionTokensDetails, PromptTokensDetails, Usage
 
 API = "responses"
 FINISHED_EVENTS = frozenset({"response.completed", "response.incomplete"})
@@ -22,10 +22,21 @@ FAILED_EVENTS = frozenset({"error", "response.failed"})
 INCOMPLETE_FINISH = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
+class _InputDetailsView(msgspec.Struct):
+    cached_tokens: int = 0
+
+
+class _OutputDetailsView(msgspec.Struct):
+    reasoning_tokens: int = 0
+
+
 class _UsageView(msgspec.Struct):
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
+    # The details that change the cost: cache reads, and reasoning billed as output.
+    input_tokens_details: _InputDetailsView | None = None
+    output_tokens_details: _OutputDetailsView | None = None
 
 
 class _IncompleteView(msgspec.Struct):
@@ -71,7 +82,14 @@ def _usage(view: _ResponseView) -> Usage | None:
     if usage is None:
         return None
     total = usage.total_tokens or usage.input_tokens + usage.output_tokens
-    return Usage(usage.input_tokens, usage.output_tokens, total)
+    result = Usage(usage.input_tokens, usage.output_tokens, total)
+    if usage.input_tokens_details is not None:
+        result.prompt_tokens_details = PromptTokensDetails(usage.input_tokens_details.cached_tokens)
+    if usage.output_tokens_details is not None:
+        result.completion_tokens_details = CompletionTokensDetails(
+            usage.output_tokens_details.reasoning_tokens
+        )
+    return result
 
 
 def _finish_reason(view: _ResponseView) -> str | None:

@@ -20,6 +20,7 @@ from routerx.providers.base import ProviderConfig
 from routerx.settings import Settings
 from routerx.storage.config_version import current_config_version
 from routerx.storage.models import ApiKey, Provider, RoutingRule, Tenant
+from routerx.storage.spend_loader import load_spend_config
 
 log = logging.getLogger("routerx.snapshot")
 
@@ -88,7 +89,12 @@ async def load_snapshot(settings: Settings) -> ConfigSnapshot:
         for r in await RoutingRule.filter(enabled=True).order_by("id")
     )
     return ConfigSnapshot(
-        version=version, keys_by_digest=keys, tenants=tenants, providers=providers, rules=rules
+        version=version,
+        keys_by_digest=keys,
+        tenants=tenants,
+        providers=providers,
+        rules=rules,
+        spend=await load_spend_config(),
     )
 
 

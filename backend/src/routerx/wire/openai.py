@@ -165,10 +165,14 @@ class PromptTokensDetails(Struct):
     cached_tokens: int | None = 0
     # Anthropic only: tokens written to its prompt cache (counted in prompt_tokens too).
     cache_creation_tokens: int | msgspec.UnsetType | None = msgspec.UNSET
+    audio_tokens: int | msgspec.UnsetType | None = msgspec.UNSET
+    # Anthropic only: the part of cache_creation_tokens written with the 1-hour lifetime.
+    cache_creation_1h_tokens: int | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class CompletionTokensDetails(Struct):
     reasoning_tokens: int | None = 0
+    audio_tokens: int | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class Usage(Struct, omit_defaults=False):

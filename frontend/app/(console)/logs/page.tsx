@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
+import { formatUsd } from "@/lib/money";
 import { useApi } from "@/lib/use-api";
 import type { LogPage, Page, Provider, Tenant } from "@/lib/api/types";
 import { Card, EmptyState, Loadable, PageHeader, Pill, SelectField, StatusCode, TextField } from "@/components/ui";
@@ -157,6 +158,7 @@ export default function LogsPage() {
                         <th className="num">Latency</th>
                         <th className="num">TTFT</th>
                         <th className="num">Tokens</th>
+                        <th className="num">Cost</th>
                         <th className="num">Attempts</th>
                       </tr>
                     </thead>
@@ -180,6 +182,7 @@ export default function LogsPage() {
                           <td className="num">{formatMs(log.latency_ms)}</td>
                           <td className="num">{log.stream ? formatMs(log.ttft_ms) : <span className="muted">—</span>}</td>
                           <td className="num">{formatNumber(log.total_tokens)}</td>
+                          <td className="num nowrap">{log.status < 400 || log.cost_usd ? formatUsd(log.cost_usd, { estimated: log.cost_estimated }) : <span className="muted">—</span>}</td>
                           <td className="num nowrap">
                             {log.fallback ? <Pill tone="amber">fallback</Pill> : null} {log.attempt_count}
                           </td>

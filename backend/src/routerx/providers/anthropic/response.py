@@ -21,11 +21,17 @@ FINISH_REASONS = {
 }
 
 
+class CacheCreation(msgspec.Struct):
+    ephemeral_5m_input_tokens: int = 0
+    ephemeral_1h_input_tokens: int = 0
+
+
 class AnthropicUsage(msgspec.Struct):
     input_tokens: int | None = None
     output_tokens: int | None = None
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
+    cache_creation: CacheCreation | None = None  # the split by cache lifetime (priced apart)
 
     @property
     def prompt_tokens(self) -> int:
@@ -40,9 +46,12 @@ class AnthropicUsage(msgspec.Struct):
         """Cache reads as OpenAI's `cached_tokens`; cache writes as `cache_creation_tokens`."""
         if self.cache_read_input_tokens is None and self.cache_creation_input_tokens is None:
             return None
-        return PromptTokensDetails(
+        details = PromptTokensDetails(
             self.cache_read_input_tokens or 0, self.cache_creation_input_tokens or 0
         )
+        if self.cache_creation is not None and self.cache_creation.ephemeral_1h_input_tokens:
+            details.cache_creation_1h_tokens = self.cache_creation.ephemeral_1h_input_tokens
+        return details
 
 
 class ContentBlock(msgspec.Struct):

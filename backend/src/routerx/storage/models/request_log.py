@@ -32,6 +32,13 @@ class RequestLog(Model):
     trace_id = fields.CharField(max_length=32, null=True)
     # The client's own x-request-id (not unique: a client may send it again when it retries).
     client_request_id = fields.CharField(max_length=64, null=True, db_index=True)
+    cached_tokens = fields.IntField(default=0)
+    cache_write_tokens = fields.IntField(default=0)
+    reasoning_tokens = fields.IntField(default=0)
+    # Picodollars (1e-12 USD): an exact integer that SUM()s exactly; null when unpriced.
+    cost_picousd = fields.BigIntField(null=True)
+    cost_estimated = fields.BooleanField(default=False)
+    budget_action = fields.CharField(max_length=16, null=True)
 
     class Meta:
         table = "request_logs"

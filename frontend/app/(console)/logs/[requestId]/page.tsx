@@ -7,6 +7,7 @@ import type { Page, RequestLogDetail, Tenant } from "@/lib/api/types";
 import { Card, KeyValue, Loadable, PageHeader, Pill, StatusCode } from "@/components/ui";
 import { RouteTrace } from "@/components/route-trace";
 import { formatDateTime, formatMs, formatNumber } from "@/lib/format";
+import { formatUsd } from "@/lib/money";
 
 export default function LogPage() {
   const { requestId } = useParams<{ requestId: string }>();
@@ -51,6 +52,9 @@ export default function LogPage() {
                       ["Latency", formatMs(l.latency_ms)],
                       ["Time to first token", l.stream ? formatMs(l.ttft_ms) : "not streamed"],
                       ["Tokens (prompt / completion)", `${formatNumber(l.prompt_tokens)} / ${formatNumber(l.completion_tokens)}`],
+                      ["Cached / reasoning tokens", `${formatNumber(l.cached_tokens ?? 0)} / ${formatNumber(l.reasoning_tokens ?? 0)}`],
+                      ["Cost", <span key="c" data-testid="request-cost">{formatUsd(l.cost_usd, { estimated: l.cost_estimated })}{l.cost_estimated ? " (estimated: the stream ended before its usage)" : ""}</span>],
+                      ["Budget", l.budget_action === "downgraded" ? "budget reached: downgraded" : "—"],
                       ["Trace id", l.trace_id ? <span key="t" className="mono">{l.trace_id}</span> : "—"],
                     ]}
                   />

@@ -10,6 +10,7 @@ import type { ApiKey, CreatedKey, Page, Tenant, TenantWrite } from "@/lib/api/ty
 import { Alert, Card, CopyButton, EmptyState, Loadable, NO_ERRORS, PageHeader, Pill, ReadOnlyNotice, TextField, formErrorsFrom, type FormErrors } from "@/components/ui";
 import { TenantForm } from "@/components/tenant-form";
 import { ManagedBadge, ManagedNotice } from "@/components/managed-by-file";
+import { BudgetPanel, KeyBudgets } from "@/components/budget-bar";
 import { formatDateTime, formatNumber } from "@/lib/format";
 import { numberOrNull, paramIn } from "@/lib/forms";
 
@@ -149,6 +150,12 @@ function Keys({ tenant }: { tenant: Tenant }) {
           )}
         </Loadable>
       </div>
+      {keys.data && keys.data.data.length > 0 ? (
+        <div style={{ marginTop: 20 }}>
+          <div className="nav-section" style={{ padding: 0, marginBottom: 8 }}>Key budgets</div>
+          <KeyBudgets tenantId={tenant.id} keys={keys.data.data} />
+        </div>
+      ) : null}
     </Card>
   );
 }
@@ -202,6 +209,9 @@ export default function TenantPage() {
               {!canWrite ? <ReadOnlyNotice /> : null}
               <ManagedNotice file={t.managed_by} />
               {deleteError ? <Alert tone="error" title="Not deleted">{deleteError}</Alert> : null}
+              <Card title="Budget" description="The tenant's spend this period against its budget.">
+                <BudgetPanel path={`/tenants/${t.id}/budget`} />
+              </Card>
               <Keys tenant={t} />
               <Card title="Limits and models">
                 <TenantForm tenant={t} readOnly={!canWrite || Boolean(t.managed_by)} onSubmit={save} submitLabel="Save tenant" />

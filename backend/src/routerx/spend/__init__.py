@@ -1,0 +1,1 @@
+"""Spend: what each request and attempt cost, budgets per tenant and key, and their alerts."""
