@@ -77,7 +77,7 @@ export function BreakerTable() {
               <th className="num">Calls in window</th>
               <th className="num">Failures</th>
               <th className="num">Consecutive failures</th>
-              <th>Reopens in</th>
+              <th>Half-opens in</th>
               {canWrite ? <th className="actions">Actions</th> : null}
             </tr>
           </thead>

@@ -1,7 +1,7 @@
 "use client";
 
-import { useId, useMemo, useState, type MouseEvent } from "react";
-import { formatAxisTime, formatDateTime } from "@/lib/format";
+import { useEffect, useId, useMemo, useRef, useState, type MouseEvent } from "react";
+import { formatAxisTime, formatDateTime, timeZoneLabel } from "@/lib/format";
 
 export interface Series {
   name: string;
@@ -12,9 +12,12 @@ export interface Series {
 
 export const PALETTE = ["#4c6ef5", "#12b886", "#f59f00", "#e64980", "#7950f2", "#15aabf", "#fa5252", "#82c91e", "#fd7e14", "#495057"];
 
-const W = 640;
+const DEFAULT_W = 640;
 const H = 220;
-const PAD = { left: 52, right: 14, top: 12, bottom: 26 };
+const PAD = { left: 56, right: 14, top: 12, bottom: 26 };
+// Every bucket gets a marker while they are this few; beyond, only a value without a neighbour
+// (which no line segment would show).
+const MARK_ALL_BELOW = 90;
 
 const TICKS = 4;
 
@@ -28,8 +31,31 @@ function niceStep(value: number, integer: boolean): number {
   return integer ? Math.max(1, Math.ceil(step)) : step;
 }
 
+/** A value whose neighbours are both missing: a line segment cannot show it, a marker must. */
+function isolated(points: { v: number | null }[], index: number): boolean {
+  const present = (i: number) => i >= 0 && i < points.length && points[i]!.v !== null && Number.isFinite(points[i]!.v);
+  return !present(index - 1) && !present(index + 1);
+}
+
 /** A small dependency-free SVG time-series chart with a hover read-out. */
-export function LineChart({ series, from, to, format, title, emptyText = "No requests in this range.", integer = false }: {
+/** The width the chart is drawn at: its container's, so axis text keeps its size on a phone. */
+function useWidth(): [React.RefObject<HTMLElement | null>, number] {
+  const ref = useRef<HTMLElement | null>(null);
+  const [width, setWidth] = useState(DEFAULT_W);
+  useEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    const observer = new ResizeObserver(([entry]) => {
+      const next = Math.round(entry?.contentRect.width ?? DEFAULT_W);
+      if (next > 0) setWidth(next);
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+  return [ref, width];
+}
+
+export function LineChart({ series, from, to, format, title, emptyText = "No requests in this range.", integer = false, unit = "" }: {
   series: Series[];
   from: number;
   to: number;
@@ -38,8 +64,11 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
   emptyText?: string;
   /** Counts: whole-number axis ticks only. */
   integer?: boolean;
+  /** Appended to hover values (" req/min", " tokens"); formats that carry units leave it empty. */
+  unit?: string;
 }) {
   const clipId = useId();
+  const [figureRef, W] = useWidth();
   const [hover, setHover] = useState<number | null>(null);
   const allValues = series.flatMap((s) => s.points.map((p) => p.v).filter((v): v is number => v !== null && Number.isFinite(v)));
   const empty = allValues.length === 0;
@@ -51,7 +80,7 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
   const x = (t: number) => PAD.left + ((t - from) / span) * innerW;
   const y = (v: number) => PAD.top + innerH - (v / max) * innerH;
   const ticks = Array.from({ length: TICKS + 1 }, (_, i) => i * step);
-  const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => from + f * span);
+  const xTicks = (W < 420 ? [0, 0.5, 1] : [0, 0.25, 0.5, 0.75, 1]).map((f) => from + f * span);
   const times = useMemo(() => {
     const set = new Set<number>();
     for (const s of series) for (const p of s.points) set.add(p.t);
@@ -84,8 +113,8 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
   });
 
   return (
-    <figure style={{ margin: 0 }}>
-      <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title} onMouseMove={onMove} onMouseLeave={() => setHover(null)}>
+    <figure style={{ margin: 0 }} ref={figureRef}>
+      <svg className="chart" viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img" aria-label={title} onMouseMove={onMove} onMouseLeave={() => setHover(null)}>
         <defs>
           <clipPath id={clipId}>
             <rect x={PAD.left} y={PAD.top - 2} width={innerW} height={innerH + 4} />
@@ -112,11 +141,9 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
             <path key={s.name} d={d} fill="none" stroke={s.color} strokeWidth={s.dashed ? 1.5 : 2} strokeDasharray={s.dashed ? "5 4" : undefined} strokeLinejoin="round" strokeLinecap="round" />
           ))}
           {series.map((s) =>
-            s.points.length <= 40
-              ? s.points
-                  .filter((p) => p.v !== null)
-                  .map((p) => <circle key={`${s.name}-${p.t}`} cx={x(p.t)} cy={y(p.v ?? 0)} r={2.2} fill={s.color} />)
-              : null,
+            s.points
+              .filter((p, i) => p.v !== null && Number.isFinite(p.v) && (s.points.length < MARK_ALL_BELOW || isolated(s.points, i)))
+              .map((p) => <circle key={`${s.name}-${p.t}`} className="chart-marker" cx={x(p.t)} cy={y(p.v ?? 0)} r={isolated(s.points, s.points.indexOf(p)) ? 3.2 : 2.4} fill={s.color} />),
           )}
         </g>
         {empty ? (
@@ -126,18 +153,19 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
         ) : null}
         {hover !== null && !empty ? (
           <g pointerEvents="none">
-            <line x1={x(hover)} x2={x(hover)} y1={PAD.top} y2={PAD.top + innerH} stroke="#98a2b3" strokeDasharray="3 3" />
+            <line x1={x(hover)} x2={x(hover)} y1={PAD.top} y2={PAD.top + innerH} stroke="var(--text-faint)" strokeDasharray="3 3" />
             {(() => {
               const rows = series
                 .map((s) => ({ s, p: s.points.find((p) => p.t === hover) }))
                 .filter((r) => r.p && r.p.v !== null);
-              const boxW = 190;
+              const boxW = Math.min(230, W - PAD.left);
               const boxH = 22 + rows.length * 16;
-              const bx = x(hover) + 10 + boxW > W ? x(hover) - 10 - boxW : x(hover) + 10;
+              const right = x(hover) + 10;
+              const bx = right + boxW <= W ? right : Math.max(0, x(hover) - 10 - boxW);
               return (
                 <g>
-                  <rect x={bx} y={PAD.top} width={boxW} height={boxH} rx={6} fill="#fff" stroke="#d0d5dd" />
-                  <text x={bx + 10} y={PAD.top + 16} style={{ fontWeight: 600, fill: "#344054" }}>
+                  <rect x={bx} y={PAD.top} width={boxW} height={boxH} rx={6} fill="var(--tooltip-bg)" stroke="var(--border-strong)" />
+                  <text x={bx + 10} y={PAD.top + 16} style={{ fontWeight: 600, fill: "var(--text-strong)" }}>
                     {formatDateTime(new Date(hover).toISOString())}
                   </text>
                   {rows.map((r, i) => (
@@ -145,6 +173,7 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
                       <rect x={bx + 10} y={PAD.top + 25 + i * 16} width={8} height={3} fill={r.s.color} />
                       <text x={bx + 24} y={PAD.top + 30 + i * 16}>
                         {r.s.name}: {format(r.p?.v ?? 0)}
+                        {unit}
                       </text>
                     </g>
                   ))}
@@ -154,16 +183,15 @@ export function LineChart({ series, from, to, format, title, emptyText = "No req
           </g>
         ) : null}
       </svg>
-      {series.length > 0 ? (
-        <figcaption className="legend">
-          {series.map((s) => (
-            <span key={s.name} className="legend-item">
-              <span className="legend-swatch" style={{ background: s.color }} />
-              {s.name}
-            </span>
-          ))}
-        </figcaption>
-      ) : null}
+      <figcaption className="legend">
+        {series.map((s) => (
+          <span key={s.name} className="legend-item">
+            <span className={`legend-swatch ${s.dashed ? "legend-dashed" : ""}`} style={{ background: s.color }} />
+            {s.name}
+          </span>
+        ))}
+        <span className="legend-tz">Times in {timeZoneLabel()}</span>
+      </figcaption>
     </figure>
   );
 }

@@ -5,7 +5,8 @@ import type { BreakerSettings, Capability, Provider, ProviderPreset, ProviderSet
 import { CAPABILITIES, PROVIDER_TYPES } from "@/lib/api/types";
 import { compact, numberOrNull, numberText, paramIn } from "@/lib/forms";
 import { ProviderPresetPicker } from "./provider-preset-picker";
-import { Alert, CheckboxField, NO_ERRORS, SelectField, TextField, formErrorsFrom, type FormErrors } from "./ui";
+import { CheckboxField, NO_ERRORS, SelectField, TextField, formErrorsFrom, type FormErrors } from "./ui";
+import { FormStatus, IDLE, useUnsavedChangesGuard, type SaveState } from "./form-status";
 
 const TYPE_LABELS: Record<ProviderType, string> = {
   mock: "Mock (deterministic, no network)",
@@ -128,10 +129,12 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
   const [draft, setDraft] = useState<Draft>(() => draftOf(provider));
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [busy, setBusy] = useState(false);
-  const [saved, setSaved] = useState(false);
+  const [status, setStatus] = useState<SaveState>(IDLE);
+  const [dirty, setDirty] = useState(false);
+  useUnsavedChangesGuard(dirty && !readOnly);
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => {
     setDraft((d) => ({ ...d, [key]: value }));
-    setSaved(false);
+    setDirty(true);
   };
   const err = (param: string) => errors.fields[param];
 
@@ -156,9 +159,12 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
     setErrors(NO_ERRORS);
     try {
       await onSubmit(body);
-      setSaved(true);
+      setDirty(false);
+      setStatus(!creating ? { kind: "saved", text: "Saved. The gateway picks the change up within two seconds." } : IDLE);
     } catch (e) {
-      setErrors(formErrorsFrom(e, paramIn(FIELD_NAMES)));
+      const mapped = formErrorsFrom(e, paramIn(FIELD_NAMES));
+      setErrors(mapped);
+      setStatus({ kind: "error", text: mapped.form ?? "Not saved: check the fields marked above." });
     } finally {
       setBusy(false);
     }
@@ -175,7 +181,7 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
       stream_include_usage: preset.stream_include_usage,
       name: d.name || preset.name,
     }));
-    setSaved(false);
+    setDirty(true);
   };
 
   const toggleCapability = (cap: Capability, on: boolean) => {
@@ -184,8 +190,6 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
 
   return (
     <form className="form" noValidate onSubmit={(e) => void submit(e)} aria-label={creating ? "New provider" : "Provider settings"}>
-      {errors.form ? <Alert tone="error" title="Not saved">{errors.form}</Alert> : null}
-      {saved && !creating ? <Alert tone="success">Saved. The gateway picks the change up within two seconds.</Alert> : null}
       <fieldset disabled={readOnly || busy} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }} className="form">
         {creating ? <ProviderPresetPicker value={draft.preset} onPick={pickPreset} /> : null}
         <div className="form-grid">
@@ -322,6 +326,7 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
       </fieldset>
       {!readOnly ? (
         <div className="form-actions">
+          <FormStatus state={status} />
           <button type="submit" className="btn btn-primary" disabled={busy}>
             {busy ? "Saving…" : submitLabel}
           </button>

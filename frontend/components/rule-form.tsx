@@ -5,6 +5,7 @@ import { useApi } from "@/lib/use-api";
 import type { OnTransient, Page, Provider, Rule, RuleCapability, RuleWrite, StreamRescue, Tenant } from "@/lib/api/types";
 import { numberOrNull, numberText, paramIn } from "@/lib/forms";
 import { Alert, CheckboxField, NO_ERRORS, SelectField, TextField, formErrorsFrom, type FormErrors } from "./ui";
+import { FormStatus, IDLE, useUnsavedChangesGuard, type SaveState } from "./form-status";
 
 interface TargetDraft {
   provider: string;
@@ -66,10 +67,12 @@ export function RuleForm({ rule, readOnly, onSubmit, submitLabel }: {
   const [draft, setDraft] = useState<Draft>(() => draftOf(rule));
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [busy, setBusy] = useState(false);
-  const [saved, setSaved] = useState(false);
+  const [status, setStatus] = useState<SaveState>(IDLE);
+  const [dirty, setDirty] = useState(false);
+  useUnsavedChangesGuard(dirty && !readOnly);
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => {
     setDraft((d) => ({ ...d, [key]: value }));
-    setSaved(false);
+    setDirty(true);
   };
   const setTarget = (index: number, patch: Partial<TargetDraft>) => set("targets", draft.targets.map((t, i) => (i === index ? { ...t, ...patch } : t)));
   const err = (param: string) => errors.fields[param];
@@ -98,9 +101,12 @@ export function RuleForm({ rule, readOnly, onSubmit, submitLabel }: {
     setErrors(NO_ERRORS);
     try {
       await onSubmit(body);
-      setSaved(true);
+      setDirty(false);
+      setStatus(rule ? { kind: "saved", text: "Saved. The gateway routes by it within two seconds." } : IDLE);
     } catch (e) {
-      setErrors(formErrorsFrom(e, paramIn(FIELDS)));
+      const mapped = formErrorsFrom(e, paramIn(FIELDS));
+      setErrors(mapped);
+      setStatus({ kind: "error", text: mapped.form ?? "Not saved: check the fields marked above." });
     } finally {
       setBusy(false);
     }
@@ -112,8 +118,6 @@ export function RuleForm({ rule, readOnly, onSubmit, submitLabel }: {
 
   return (
     <form className="form" noValidate onSubmit={(e) => void submit(e)} aria-label={rule ? "Routing rule" : "New routing rule"}>
-      {errors.form ? <Alert tone="error" title="Not saved">{errors.form}</Alert> : null}
-      {saved && rule ? <Alert tone="success">Saved. The gateway routes by it within two seconds.</Alert> : null}
       {providers.error ? <Alert tone="warning">Providers could not be loaded: {providers.error.message}</Alert> : null}
       <fieldset disabled={readOnly || busy} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }} className="form">
         <div className="form-grid">
@@ -223,6 +227,7 @@ export function RuleForm({ rule, readOnly, onSubmit, submitLabel }: {
       </fieldset>
       {!readOnly ? (
         <div className="form-actions">
+          <FormStatus state={status} />
           <button type="submit" className="btn btn-primary" disabled={busy}>
             {busy ? "Saving…" : submitLabel}
           </button>

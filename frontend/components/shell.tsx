@@ -2,8 +2,9 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import type { ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { useSession } from "@/lib/session";
+import { ThemeToggle } from "@/components/theme-toggle";
 
 const ICONS: Record<string, ReactNode> = {
   overview: <path d="M3 13h4v8H3zM10 8h4v13h-4zM17 3h4v18h-4z" />,
@@ -58,12 +59,70 @@ function isCurrent(pathname: string, href: string): boolean {
   return pathname === href || pathname.startsWith(`${href}/`);
 }
 
+/** Below this width the sidebar is a drawer behind a menu button (globals.css agrees). */
+const DRAWER_QUERY = "(max-width: 1023.98px)";
+
 export function Shell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
   const { me, logout } = useSession();
+  const [drawerOpen, setDrawerOpen] = useState(false);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  const sidebar = useRef<HTMLElement>(null);
+
+  // A followed link closes the drawer.
+  useEffect(() => setDrawerOpen(false), [pathname]);
+
+  useEffect(() => {
+    if (!drawerOpen) return;
+    const first = sidebar.current?.querySelector<HTMLElement>("nav a");
+    const frame = requestAnimationFrame(() => first?.focus());
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape") {
+        setDrawerOpen(false);
+        menuButton.current?.focus();
+      }
+    };
+    const wide = window.matchMedia(DRAWER_QUERY);
+    const onResize = () => {
+      if (!wide.matches) setDrawerOpen(false);
+    };
+    window.addEventListener("keydown", onKey);
+    wide.addEventListener("change", onResize);
+    return () => {
+      cancelAnimationFrame(frame);
+      window.removeEventListener("keydown", onKey);
+      wide.removeEventListener("change", onResize);
+    };
+  }, [drawerOpen]);
+
   return (
-    <div className="shell">
-      <aside className="sidebar">
+    <div className={`shell ${drawerOpen ? "drawer-open" : ""}`}>
+      <a className="skip-link" href="#main-content">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <button
+          ref={menuButton}
+          type="button"
+          className="btn btn-small menu-button"
+          aria-expanded={drawerOpen}
+          aria-controls="sidebar"
+          onClick={() => setDrawerOpen((open) => !open)}
+        >
+          <svg viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" aria-hidden="true">
+            <path d="M4 6h16M4 12h16M4 18h16" />
+          </svg>
+          Menu
+        </button>
+        <span className="topbar-brand">
+          <span className="brand-mark" aria-hidden="true">
+            R
+          </span>
+          RouterX
+        </span>
+      </header>
+      {drawerOpen ? <div className="drawer-backdrop" aria-hidden="true" onClick={() => setDrawerOpen(false)} /> : null}
+      <aside className="sidebar" id="sidebar" ref={sidebar} aria-label="Sidebar">
         <div className="sidebar-inner">
           <div className="brand">
             <span className="brand-mark" aria-hidden="true">
@@ -90,6 +149,7 @@ export function Shell({ children }: { children: ReactNode }) {
             ))}
           </nav>
           <div className="sidebar-footer">
+            <ThemeToggle />
             <div className="whoami">
               <span title="Signed in as">{me.username}</span>
               <span className="role">{me.role}</span>
@@ -107,7 +167,9 @@ export function Shell({ children }: { children: ReactNode }) {
             <Link href="/account">Change the password</Link>
           </div>
         ) : null}
-        <main className="content">{children}</main>
+        <main className="content" id="main-content" tabIndex={-1}>
+          {children}
+        </main>
       </div>
     </div>
   );

@@ -3,7 +3,8 @@
 import { useState, type FormEvent } from "react";
 import type { Tenant, TenantWrite } from "@/lib/api/types";
 import { listFromText, numberOrNull, numberText, paramIn } from "@/lib/forms";
-import { Alert, NO_ERRORS, SelectField, TextAreaField, TextField, formErrorsFrom, type FormErrors } from "./ui";
+import { NO_ERRORS, SelectField, TextAreaField, TextField, formErrorsFrom, type FormErrors } from "./ui";
+import { FormStatus, IDLE, useUnsavedChangesGuard, type SaveState } from "./form-status";
 
 export function TenantForm({ tenant, readOnly, onSubmit, submitLabel }: {
   tenant?: Tenant;
@@ -19,18 +20,25 @@ export function TenantForm({ tenant, readOnly, onSubmit, submitLabel }: {
   const [models, setModels] = useState((tenant?.allowed_models ?? []).join("\n"));
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [busy, setBusy] = useState(false);
-  const [saved, setSaved] = useState(false);
+  const [saveState, setSaveState] = useState<SaveState>(IDLE);
+  const current = JSON.stringify([name, status, rpm, tpm, concurrency, models]);
+  const [savedAs, setSavedAs] = useState(current);
+  const dirty = current !== savedAs;
+  useUnsavedChangesGuard(dirty && !readOnly && tenant !== undefined);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
     setErrors(NO_ERRORS);
-    setSaved(false);
+    setSaveState(IDLE);
     try {
       await onSubmit({ name: name.trim(), status, rpm_limit: numberOrNull(rpm), tpm_limit: numberOrNull(tpm), max_concurrency: numberOrNull(concurrency), allowed_models: listFromText(models) });
-      setSaved(true);
+      setSavedAs(current);
+      setSaveState(tenant ? { kind: "saved", text: "Saved." } : IDLE);
     } catch (err) {
-      setErrors(formErrorsFrom(err, paramIn(["name", "status", "rpm_limit", "tpm_limit", "max_concurrency", "allowed_models"])));
+      const mapped = formErrorsFrom(err, paramIn(["name", "status", "rpm_limit", "tpm_limit", "max_concurrency", "allowed_models"]));
+      setErrors(mapped);
+      setSaveState({ kind: "error", text: mapped.form ?? "Not saved: check the fields marked above." });
     } finally {
       setBusy(false);
     }
@@ -39,8 +47,6 @@ export function TenantForm({ tenant, readOnly, onSubmit, submitLabel }: {
 
   return (
     <form className="form" noValidate onSubmit={(e) => void submit(e)} aria-label={tenant ? "Tenant settings" : "New tenant"}>
-      {errors.form ? <Alert tone="error" title="Not saved">{errors.form}</Alert> : null}
-      {saved && tenant ? <Alert tone="success">Saved.</Alert> : null}
       <fieldset disabled={readOnly || busy} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }} className="form">
         <div className="form-grid">
           <TextField label="Tenant name" value={name} onChange={(e) => setName(e.target.value)} error={errors.fields.name} required />
@@ -64,6 +70,7 @@ export function TenantForm({ tenant, readOnly, onSubmit, submitLabel }: {
       </fieldset>
       {!readOnly ? (
         <div className="form-actions">
+          <FormStatus state={saveState} />
           <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
             {busy ? "Saving…" : submitLabel}
           </button>

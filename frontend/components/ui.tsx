@@ -1,9 +1,26 @@
 "use client";
 
-import { useId, useState, type ReactNode, type InputHTMLAttributes, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
+import { useEffect, useId, useState, type ReactNode, type InputHTMLAttributes, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
 import { ApiError, errorMessage } from "@/lib/api/client";
 
+export const APP_TITLE = "RouterX Console";
+
+/** Each page's own document title, "<page> · RouterX Console". */
+export function useDocumentTitle(title: string) {
+  useEffect(() => {
+    const wanted = title ? `${title} · ${APP_TITLE}` : APP_TITLE;
+    document.title = wanted;
+    // The router writes the layout's default title after a navigation settles: put ours back.
+    const observer = new MutationObserver(() => {
+      if (document.title !== wanted) document.title = wanted;
+    });
+    observer.observe(document.head, { subtree: true, childList: true, characterData: true });
+    return () => observer.disconnect();
+  }, [title]);
+}
+
 export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
+  useDocumentTitle(title);
   return (
     <header className="page-header">
       <div>
@@ -257,7 +274,7 @@ export function formErrorsFrom(err: unknown, known: (param: string) => boolean):
     return { fields: { [err.param]: humanize(err.message) }, form: null };
   }
   if (err instanceof ApiError && err.param) {
-    return { fields: {}, form: `${err.message} (field: ${err.param})` };
+    return { fields: {}, form: `${humanize(err.message)} (field: ${err.param.replace(/_/g, " ")})` };
   }
   return { fields: {}, form: errorMessage(err) };
 }
@@ -270,6 +287,14 @@ const PHRASES: [RegExp, (m: RegExpMatchArray) => string][] = [
   [/^Expected `int`, got `(?:float|str)`$/, () => "Must be a whole number."],
   [/^Expected `(?:float|number)`, got `str`$/, () => "Must be a number."],
   [/^Expected `str` of length >= 1$/, () => "Required."],
+  [/^Expected `str` of length >= (\d+)$/, (m) => `At least ${m[1]} characters.`],
+  [/^Expected `array` of length <= (\d+)$/, (m) => `At most ${m[1]} entries.`],
+  [/^Expected `str`, got `\w+`$/, () => "Must be text."],
+  [/^Expected `bool`, got `\w+`$/, () => "Must be yes or no."],
+  [/^Expected `datetime`, got `str`$/, () => "Must be a date and time."],
+  [/^Invalid RFC3339 encoded datetime$/, () => "Must be a date and time."],
+  [/^Expected `(.+)`, got `null`$/, () => "Required."],
+  [/^Object missing required field `(\w+)`$/, (m) => `${(m[1] ?? "This field").replace(/_/g, " ")} is required.`],
   [/^Expected `str` of length <= (\d+)$/, (m) => `At most ${m[1]} characters.`],
   [/^Expected `str` matching regex .*$/, () => "Contains characters that are not allowed here."],
 ];

@@ -54,3 +54,27 @@ export function relativeSeconds(until: number): string {
   if (seconds < 90) return `${seconds} s`;
   return `${Math.round(seconds / 60)} min`;
 }
+
+/** The viewer's time zone as charts and tables show it, e.g. "Europe/Berlin (UTC+01:00)". */
+export function timeZoneLabel(at: Date = new Date()): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+  const minutes = -at.getTimezoneOffset();
+  const sign = minutes >= 0 ? "+" : "-";
+  const abs = Math.abs(minutes);
+  const offset = `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  return zone === "UTC" ? "UTC" : `${zone} (${offset})`;
+}
+
+const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const day = new Intl.DateTimeFormat(undefined, { month: "short", day: "2-digit" });
+
+/** The time of day to the second, for a dense table's first line. */
+export function formatTimeOfDay(value: string): string {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : timeOfDay.format(date);
+}
+
+export function formatDay(value: string): string {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? "" : day.format(date);
+}

@@ -225,7 +225,8 @@ async def test_stats_buckets_per_provider_and_total(admin: Admin) -> None:
     assert stats["step_s"] == 60 and len(stats["total"]) == 3 and stats["truncated"] is False
     first, second, third = stats["total"]
     assert first["requests"] == 61 and first["client_errors"] == 1 and first["errors"] == 0
-    assert second["requests"] == 60 and second["errors"] == 20 and second["fallbacks"] == 20
+    # Every target failed: the fallback flag does not make a failed request a fallback.
+    assert second["requests"] == 60 and second["errors"] == 20 and second["fallbacks"] == 0
     assert second["error_rate"] == round(20 / 60, 6)
     assert third["requests"] == 0 and third["p50_latency_ms"] is None
     alpha = stats["providers"]["alpha"]

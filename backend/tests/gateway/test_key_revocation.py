@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 
 import aiohttp
@@ -68,3 +69,33 @@ async def test_disabled_tenant_is_refused(pg_gateway: RunningGateway) -> None:
         await tenant.save()
         await bump_config_version()
     await wait_for_status(pg_gateway, key, 401, deadline_s=2.0)
+
+
+async def test_key_is_refused_once_its_expiry_passes(pg_gateway: RunningGateway) -> None:
+    """The expiry is checked per request: no configuration change announces it."""
+    key = generate_key()
+    async with connected(pg_gateway.database_url):
+        tenant = await Tenant.get(name="demo")
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
+        await ApiKey.create(
+            tenant=tenant,
+            name="soon",
+            prefix=display_prefix(key),
+            digest=digest_key(key),
+            expires_at=expires,
+        )
+        await bump_config_version()
+    await wait_for_status(pg_gateway, key, 200, deadline_s=2.0)
+    await wait_for_status(pg_gateway, key, 401, deadline_s=8.0)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            pg_gateway.url + "/v1/chat/completions",
+            json=BODY,
+            headers={"Authorization": f"Bearer {key}"},
+        ) as response,
+    ):
+        body = await response.json()
+    assert response.status == 401 and dt.datetime.now(dt.UTC) >= expires
+    assert body["error"]["code"] == "invalid_api_key"
+    assert body["error"]["message"] == "This API key has expired."

@@ -221,6 +221,18 @@ export interface ApiKey {
   last_used_at: string | null;
   managed_by: string | null;
   max_concurrency: number | null;
+  expires_at: string | null;
+  /** True once `expires_at` has passed: the gateway refuses the key. */
+  expired: boolean;
+  replaced_by_id: number | null;
+}
+
+export interface KeyWrite {
+  name?: string;
+  rpm_limit?: number | null;
+  tpm_limit?: number | null;
+  max_concurrency?: number | null;
+  expires_at?: string | null;
 }
 
 export interface CreatedKey {
@@ -242,6 +254,10 @@ export interface Attempt {
   cost_estimated?: boolean;
 }
 
+/** What became of a request (admin/outcomes.py). */
+export type Outcome = "success" | "fallback" | "interrupted" | "refused" | "rate_limited" | "cancelled" | "failed";
+export const OUTCOMES: Outcome[] = ["success", "fallback", "interrupted", "refused", "rate_limited", "cancelled", "failed"];
+
 export interface RequestLog {
   request_id: string;
   created_at: string;
@@ -255,6 +271,7 @@ export interface RequestLog {
   fallback: boolean;
   stream: boolean;
   status: number;
+  outcome: Outcome;
   error_type: string | null;
   latency_ms: number;
   ttft_ms: number | null;
@@ -279,12 +296,16 @@ export interface LogPage {
   next_cursor: string | null;
 }
 
-/** One time bucket; `errors` are 5xx answers, `client_errors` 4xx. */
+/** One time bucket; `errors` are 5xx answers, `client_errors` 4xx (of which `rate_limited` 429),
+ * `interrupted` cut streams; `error_rate` = (errors + interrupted) / requests; `fallbacks` are
+ * requests served by a non-primary target. */
 export interface StatsPoint {
   start: string;
   requests: number;
   errors: number;
   client_errors: number;
+  rate_limited: number;
+  interrupted: number;
   error_rate: number;
   fallbacks: number;
   p50_latency_ms: number | null;
@@ -301,9 +322,24 @@ export interface Stats {
   step_s: number;
   total: StatsPoint[];
   providers: Record<string, StatsPoint[]>;
+  /** Requests no provider answered: refused, rate-limited, or every target failed. */
+  no_provider: StatsPoint[];
+  outcomes: OutcomeCounts;
+  tenants: { tenant_id: number | null; outcomes: OutcomeCounts }[];
   rows: number;
   truncated: boolean;
   complete_from: string;
+}
+
+export interface OutcomeCounts {
+  requests: number;
+  success: number;
+  fallback: number;
+  interrupted: number;
+  refused: number;
+  rate_limited: number;
+  cancelled: number;
+  failed: number;
 }
 
 export type LiveBreakerState = BreakerState | "unknown";

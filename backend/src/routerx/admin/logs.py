@@ -1,15 +1,15 @@
-"""The request log: filtered, newest first, with an opaque cursor that stays stable while the
-gateway keeps inserting; and one request's full attempt trace.
+"""The request log: filtered, sorted (newest first by default), with an opaque cursor that stays
+stable while the gateway keeps inserting; and one request's full attempt trace.
 
-The cursor is the (created_at, id) of the last row shown: the next page continues strictly below
-it, so rows inserted meanwhile (newer) never shift or repeat what the next page shows.
+The cursor is the (sort value, id) of the last row shown: the next page continues strictly past
+it, so rows inserted meanwhile never shift or repeat what the next page shows.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -17,7 +17,8 @@ from tortoise.expressions import Q
 
 from routerx.admin.endpoint import Call
 from routerx.admin.errors import invalid, not_found
-from routerx.admin.pagination import Id, Limit, SearchText, Text100, Timestamp, time_range
+from routerx.admin.outcomes import Outcome, outcome_filter, outcome_of
+from routerx.admin.pagination import Id, Limit, SearchText, Text64, Text100, Timestamp, time_range
 from routerx.admin.tenants import get_tenant
 from routerx.spend.money import usd_text
 from routerx.storage.models import RequestLog
@@ -37,6 +38,17 @@ ApiName = Annotated[
     ),
 ]
 Cursor = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
+SortColumn = Literal["created_at", "latency_ms", "status", "total_tokens"]
+Sort = Literal[
+    "created_at",
+    "-created_at",
+    "latency_ms",
+    "-latency_ms",
+    "status",
+    "-status",
+    "total_tokens",
+    "-total_tokens",
+]
 
 
 class AttemptView(msgspec.Struct):
@@ -67,6 +79,7 @@ class LogView(msgspec.Struct, kw_only=True):
     fallback: bool
     stream: bool
     status: int
+    outcome: Outcome
     error_type: str | None
     latency_ms: float
     ttft_ms: float | None
@@ -92,15 +105,23 @@ class LogPage(msgspec.Struct):
     next_cursor: str | None
 
 
-class LogQuery(msgspec.Struct, kw_only=True):
+class LogFilter(msgspec.Struct, kw_only=True):
+    """`model` matches a prefix ("gpt-4" finds gpt-4.1-mini); `request_id` any part of it."""
+
     tenant_id: Id | UnsetType = UNSET
     provider: Text100 | UnsetType = UNSET
     model: SearchText | UnsetType = UNSET
+    request_id: Text64 | UnsetType = UNSET
     api: ApiName | UnsetType = UNSET
     status: StatusFilter | UnsetType = UNSET
+    outcome: Outcome | UnsetType = UNSET
     fallback: bool | UnsetType = UNSET
     since: Timestamp | UnsetType = msgspec.field(default=UNSET, name="from")
     until: Timestamp | UnsetType = msgspec.field(default=UNSET, name="to")
+    sort: Sort = "-created_at"
+
+
+class LogQuery(LogFilter, kw_only=True):
     cursor: Cursor | UnsetType = UNSET
     limit: Limit = 50
 
@@ -134,6 +155,7 @@ def _fields(row: RequestLog) -> dict[str, Any]:
         "fallback": row.fallback,
         "stream": row.stream,
         "status": row.status,
+        "outcome": outcome_of(row.status, row.error_type, row.fallback),
         "error_type": row.error_type,
         "latency_ms": row.latency_ms,
         "ttft_ms": row.ttft_ms,
@@ -163,19 +185,31 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
 
 
-def encode_cursor(row: RequestLog) -> str:
-    micros = (row.created_at - EPOCH) // MICROSECOND
-    return base64.urlsafe_b64encode(msgspec.json.encode([micros, row.id])).decode().rstrip("=")
+def sort_column(sort: str) -> SortColumn:
+    return cast(SortColumn, sort.removeprefix("-"))
 
 
-def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+def encode_cursor(row: RequestLog, sort: str) -> str:
+    column = sort_column(sort)
+    value: Any = getattr(row, column)
+    if column == "created_at":
+        value = (row.created_at - EPOCH) // MICROSECOND
+    raw = msgspec.json.encode([sort, value, row.id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        micros, row_id = msgspec.json.decode(raw, type=tuple[int, int])
-        moment = EPOCH + micros * MICROSECOND
+        issued_for, number, row_id = msgspec.json.decode(raw, type=tuple[str, int | float, int])
+        value: Any = number
+        if sort_column(sort) == "created_at":
+            value = EPOCH + int(number) * MICROSECOND
     except (ValueError, TypeError, OverflowError, msgspec.DecodeError):
         raise invalid("The cursor is not one this API issued.", "cursor") from None
-    return moment, row_id
+    if issued_for != sort:
+        raise invalid("The cursor belongs to another sort order; start again.", "cursor")
+    return value, row_id
 
 
 def _status_filter(status: str) -> dict[str, int]:
@@ -185,28 +219,48 @@ def _status_filter(status: str) -> dict[str, int]:
     return {"status": int(status)}
 
 
-def _filtered(query: LogQuery, tenant_id: int | UnsetType) -> Any:
+def filtered(query: LogFilter, tenant_id: int | UnsetType) -> Any:
     filters: dict[str, Any] = {}
     if tenant_id is not UNSET:
         filters["tenant_id"] = tenant_id
-    for name in ("provider", "model", "api", "fallback"):
+    for name in ("provider", "api", "fallback"):
         if (value := getattr(query, name)) is not UNSET:
             filters[name] = value
+    if query.model is not UNSET:
+        filters["model__startswith"] = query.model
+    if query.request_id is not UNSET:
+        filters["request_id__contains"] = query.request_id
     if query.status is not UNSET:
         filters.update(_status_filter(query.status))
     filters.update(time_range("created_at", query.since, query.until))
     queryset = RequestLog.filter(**filters)
-    if query.cursor is not UNSET:
-        moment, row_id = decode_cursor(query.cursor)
-        queryset = queryset.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=row_id))
+    if query.outcome is not UNSET:
+        queryset = queryset.filter(outcome_filter(query.outcome))
     return queryset
 
 
+def ordering(sort: str) -> tuple[str, str]:
+    return (sort, "-id") if sort.startswith("-") else (sort, "id")
+
+
+def after(queryset: Any, sort: str, value: Any, row_id: int) -> Any:
+    """Rows strictly past (value, id) in the sort order."""
+    column = sort_column(sort)
+    past = "lt" if sort.startswith("-") else "gt"
+    return queryset.filter(
+        Q(**{f"{column}__{past}": value}) | Q(**{column: value, f"id__{past}": row_id})
+    )
+
+
 async def _page(query: LogQuery, tenant_id: int | UnsetType) -> LogPage:
-    rows = await _filtered(query, tenant_id).order_by("-created_at", "-id").limit(query.limit + 1)
+    queryset = filtered(query, tenant_id)
+    if query.cursor is not UNSET:
+        value, row_id = decode_cursor(query.cursor, query.sort)
+        queryset = after(queryset, query.sort, value, row_id)
+    rows = await queryset.order_by(*ordering(query.sort)).limit(query.limit + 1)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    cursor = encode_cursor(rows[-1]) if more and rows else None
+    cursor = encode_cursor(rows[-1], query.sort) if more and rows else None
     return LogPage([view(row) for row in rows], cursor)
 
 

@@ -14,6 +14,7 @@ from routerx.admin import (
     breakers,
     health,
     keys,
+    log_export,
     logs,
     openapi,
     provider_presets,
@@ -201,6 +202,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         status=204,
         errors=(409,),
     ),
+    Endpoint(
+        "POST",
+        KEY + "/rotate",
+        keys.rotate_key,
+        "admin",
+        "Replace an API key: a new key now, the old one expires after a grace period",
+        "keys",
+        keys.CreatedKey,
+        body=keys.KeyRotate,
+        errors=(409,),
+    ),
     # A tenant's request log
     Endpoint(
         "GET",
@@ -371,6 +383,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "logs",
         logs.LogPage,
         query=logs.LogQuery,
+    ),
+    Endpoint(
+        "GET",
+        API + "/logs/export",
+        log_export.export_logs,
+        "viewer",
+        "Download the filtered requests as CSV or JSON",
+        "logs",
+        query=log_export.ExportQuery,
     ),
     Endpoint(
         "GET",

@@ -5,6 +5,9 @@ SQLite. A request stays bounded three ways: the range is at most 31 days, a seri
 MAX_BUCKETS buckets, and at most MAX_ROWS rows are read, newest first, in keyset pages of only
 the numeric columns. When the range holds more rows, the answer says `truncated: true` and
 `complete_from`, the time from which its buckets are exact.
+
+A request counts for the provider that finally answered it; one no provider answered (refused,
+rate-limited, or every target failed) counts on the `no_provider` line.
 """
 
 from __future__ import annotations
@@ -21,6 +24,13 @@ from tortoise.expressions import Q
 
 from routerx.admin.endpoint import Call
 from routerx.admin.errors import invalid
+from routerx.admin.outcomes import (
+    Outcome,
+    OutcomeCounts,
+    TenantOutcomes,
+    outcome_of,
+    tenant_outcomes,
+)
 from routerx.admin.pagination import Id, Timestamp, as_utc
 from routerx.storage.models import RequestLog
 
@@ -43,6 +53,8 @@ COLUMNS = (
     "prompt_tokens",
     "completion_tokens",
     "total_tokens",
+    "error_type",
+    "tenant_id",
 )
 
 Step = Annotated[int, msgspec.Meta(ge=MIN_STEP_S, le=86_400, description="Bucket size, s.")]
@@ -60,6 +72,8 @@ class StatsPoint(msgspec.Struct):
     requests: int
     errors: int
     client_errors: int
+    rate_limited: int
+    interrupted: int
     error_rate: float
     fallbacks: int
     p50_latency_ms: float | None
@@ -71,13 +85,19 @@ class StatsPoint(msgspec.Struct):
 
 
 class StatsReport(msgspec.Struct):
-    """`errors` are 5xx answers, `client_errors` 4xx; `error_rate` = errors / requests."""
+    """`errors` are 5xx answers, `client_errors` 4xx (of which `rate_limited` are 429s),
+    `interrupted` streams cut after they started; `error_rate` = (errors + interrupted) /
+    requests. `fallbacks` are requests served by a non-primary target. `outcomes` and `tenants`
+    count the whole range by outcome, overall and per tenant."""
 
     since: Timestamp = msgspec.field(name="from")
     until: Timestamp = msgspec.field(name="to")
     step_s: int
     total: list[StatsPoint]
     providers: dict[str, list[StatsPoint]]
+    no_provider: list[StatsPoint]
+    outcomes: OutcomeCounts
+    tenants: list[TenantOutcomes]
     rows: int
     truncated: bool
     complete_from: Timestamp
@@ -88,6 +108,8 @@ class Bucket:
     requests: int = 0
     errors: int = 0
     client_errors: int = 0
+    rate_limited: int = 0
+    interrupted: int = 0
     fallbacks: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -95,12 +117,14 @@ class Bucket:
     latencies: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
 
-    def add(self, row: tuple[Any, ...]) -> None:
-        _id, _at, _provider, status, fallback, latency, ttft, prompt, completion, total = row
+    def add(self, row: tuple[Any, ...], outcome: Outcome) -> None:
+        _id, _at, _provider, status, _fallback, latency, ttft, prompt, completion, total = row[:10]
         self.requests += 1
-        self.errors += status >= 500
+        self.errors += outcome is Outcome.FAILED
         self.client_errors += 400 <= status < 500
-        self.fallbacks += bool(fallback)
+        self.rate_limited += outcome is Outcome.RATE_LIMITED
+        self.interrupted += outcome is Outcome.INTERRUPTED
+        self.fallbacks += outcome is Outcome.FALLBACK
         self.prompt_tokens += prompt or 0
         self.completion_tokens += completion or 0
         self.total_tokens += total or 0
@@ -114,7 +138,9 @@ class Bucket:
             self.requests,
             self.errors,
             self.client_errors,
-            round(self.errors / self.requests, 6) if self.requests else 0.0,
+            self.rate_limited,
+            self.interrupted,
+            round((self.errors + self.interrupted) / self.requests, 6) if self.requests else 0.0,
             self.fallbacks,
             percentile(self.latencies, 0.50),
             percentile(self.latencies, 0.95),
@@ -206,6 +232,9 @@ async def read_stats(call: Call) -> StatsReport:
     span = window(query, dt.datetime.now(dt.UTC))
     total = [Bucket() for _ in range(span.buckets)]
     per_provider: dict[str, list[Bucket]] = {}
+    no_provider = [Bucket() for _ in total]
+    overall = OutcomeCounts()
+    per_tenant: dict[int | None, OutcomeCounts] = {}
     rows = 0
     complete_from = span.start
     async for page in _pages(span, query.tenant_id):
@@ -216,10 +245,16 @@ async def read_stats(call: Call) -> StatsReport:
                 complete_from = span.start + (index + 1) * span.step
                 break
             rows += 1
-            total[index].add(row)
+            outcome = outcome_of(row[3], row[10], bool(row[4]))
+            overall.add(outcome)
+            tenant_id = row[11]
+            per_tenant.setdefault(tenant_id, OutcomeCounts()).add(outcome)
+            total[index].add(row, outcome)
             if row[2]:
                 buckets = per_provider.setdefault(row[2], [Bucket() for _ in total])
-                buckets[index].add(row)
+            else:
+                buckets = no_provider
+            buckets[index].add(row, outcome)
     starts = span.starts()
     return StatsReport(
         span.start,
@@ -230,6 +265,9 @@ async def read_stats(call: Call) -> StatsReport:
             name: [bucket.point(start) for bucket, start in zip(buckets, starts, strict=True)]
             for name, buckets in sorted(per_provider.items())
         },
+        [bucket.point(start) for bucket, start in zip(no_provider, starts, strict=True)],
+        overall,
+        tenant_outcomes(per_tenant),
         rows,
         complete_from > span.start,
         complete_from,

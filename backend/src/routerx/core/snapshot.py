@@ -29,6 +29,7 @@ class KeyEntry:
     rpm_limit: int | None = None
     tpm_limit: int | None = None
     max_concurrency: int | None = None
+    expires_at: float | None = None  # Unix time from which the gateway refuses the key
 
 
 @dataclass(frozen=True, slots=True)

@@ -371,6 +371,8 @@ def authenticate(state: GatewayState, front: FrontAdapter, scope: Scope) -> KeyE
     entry = state.snapshot.keys_by_digest.get(digest_key(key)) if key else None
     if entry is None:
         raise errors.invalid_api_key()
+    if entry.expires_at is not None and time.time() >= entry.expires_at:
+        raise errors.invalid_api_key("This API key has expired.")
     return entry
 
 

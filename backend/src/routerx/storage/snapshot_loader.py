@@ -63,8 +63,14 @@ async def load_snapshot(settings: Settings) -> ConfigSnapshot:
     for key in await ApiKey.filter(status="active"):
         tenant = tenants.get(key.tenant_id)
         if tenant is not None and tenant.active:
+            expires_at = key.expires_at.timestamp() if key.expires_at is not None else None
             keys[key.digest] = KeyEntry(
-                key.id, tenant, key.rpm_limit, key.tpm_limit, key.max_concurrency
+                key.id,
+                tenant,
+                key.rpm_limit,
+                key.tpm_limit,
+                max_concurrency=key.max_concurrency,
+                expires_at=expires_at,
             )
     providers: dict[str, ProviderConfig] = {}
     for record in await Provider.filter(enabled=True):

@@ -9,7 +9,32 @@ import { formatDateTime } from "@/lib/format";
 
 const PAGE_SIZE = 50;
 const RESOURCE_TYPES = ["tenant", "api_key", "provider", "routing_rule", "breaker", "user"];
-const ACTION_TONES: Record<string, Tone> = { create: "green", update: "blue", delete: "red", revoke: "red", reset: "amber", disable: "amber", enable: "green", password_change: "violet", reset_password: "violet" };
+const ACTION_TONES: Record<string, Tone> = { create: "green", update: "blue", delete: "red", revoke: "red", rotate: "amber", reset: "amber", disable: "amber", enable: "green", password_change: "violet", reset_password: "violet" };
+
+/** The resource's own name as the entry recorded it (a user's username, a breaker's provider). */
+function resourceName(entry: AuditEntry): string | null {
+  for (const view of [entry.after, entry.before]) {
+    for (const field of ["name", "username", "provider"]) {
+      const value = view?.[field];
+      if (typeof value === "string" && value) return value;
+    }
+  }
+  return null;
+}
+
+function shown(value: unknown): string {
+  if (value === undefined) return "—";
+  if (value === null) return "none";
+  if (typeof value === "string") return value;
+  return JSON.stringify(value);
+}
+
+/** The fields an entry changed, each with its old and new value; a create or delete lists the
+ * whole record on one side. */
+function fieldDiff(entry: AuditEntry): { field: string; before: unknown; after: unknown }[] {
+  const keys = entry.before && entry.after ? changedKeys(entry) : Object.keys(entry.after ?? entry.before ?? {});
+  return keys.filter((k) => k !== "updated_at").map((field) => ({ field, before: entry.before?.[field], after: entry.after?.[field] }));
+}
 
 function changedKeys(entry: AuditEntry): string[] {
   if (!entry.before || !entry.after) return [];
@@ -94,7 +119,7 @@ export default function AuditPage() {
                                 <Pill tone={ACTION_TONES[entry.action] ?? "gray"}>{entry.action.replace("_", " ")}</Pill>
                               </td>
                               <td>
-                                {entry.resource_type.replace("_", " ")} <span className="muted mono">{entry.resource_id ?? ""}</span>
+                                {entry.resource_type.replace("_", " ")} {resourceName(entry) ? <span className="strong">{resourceName(entry)}</span> : null} <span className="muted mono">{entry.resource_id ? `#${entry.resource_id}` : ""}</span>
                               </td>
                               <td className="muted">{changed.length ? changed.join(", ") : "—"}</td>
                               <td className="actions">
@@ -108,16 +133,39 @@ export default function AuditPage() {
                             {open === entry.id ? (
                               <tr>
                                 <td colSpan={6}>
-                                  <div className="grid-2">
-                                    <div>
-                                      <div className="stat-label">Before</div>
-                                      <pre className="json">{entry.before ? JSON.stringify(entry.before, null, 2) : "—"}</pre>
-                                    </div>
-                                    <div>
-                                      <div className="stat-label">After</div>
-                                      <pre className="json">{entry.after ? JSON.stringify(entry.after, null, 2) : "—"}</pre>
-                                    </div>
+                                  <div className="table-wrap">
+                                    <table className="table diff-table" aria-label={`Changes of ${entry.resource_type.replace("_", " ")} ${resourceName(entry) ?? entry.resource_id ?? ""}`}>
+                                      <thead>
+                                        <tr>
+                                          <th scope="col">Field</th>
+                                          <th scope="col">Before</th>
+                                          <th scope="col">After</th>
+                                        </tr>
+                                      </thead>
+                                      <tbody>
+                                        {fieldDiff(entry).map((row) => (
+                                          <tr key={row.field}>
+                                            <th scope="row" className="mono">{row.field}</th>
+                                            <td className="mono diff-before">{shown(row.before)}</td>
+                                            <td className="mono diff-after">{shown(row.after)}</td>
+                                          </tr>
+                                        ))}
+                                      </tbody>
+                                    </table>
                                   </div>
+                                  <details className="raw-record">
+                                    <summary>Full record</summary>
+                                    <div className="grid-2">
+                                      <div>
+                                        <div className="stat-label">Before</div>
+                                        <pre className="json">{entry.before ? JSON.stringify(entry.before, null, 2) : "—"}</pre>
+                                      </div>
+                                      <div>
+                                        <div className="stat-label">After</div>
+                                        <pre className="json">{entry.after ? JSON.stringify(entry.after, null, 2) : "—"}</pre>
+                                      </div>
+                                    </div>
+                                  </details>
                                 </td>
                               </tr>
                             ) : null}

@@ -8,6 +8,7 @@ import type { Page, Role, User } from "@/lib/api/types";
 import { Alert, Card, EmptyState, Loadable, NO_ERRORS, PageHeader, Pill, SelectField, TextField, formErrorsFrom, type FormErrors } from "@/components/ui";
 import { formatDateTime } from "@/lib/format";
 import { paramIn } from "@/lib/forms";
+import { FormStatus, IDLE, type SaveState } from "@/components/form-status";
 
 function NewUserForm({ onCreated }: { onCreated: (user: User) => void }) {
   const [username, setUsername] = useState("");
@@ -65,14 +66,30 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
       setBusy(false);
     }
   };
-  const resetPassword = () => {
-    const password = window.prompt(`New password for ${user.username} (at least 12 characters):`);
-    if (password) void act(() => api.post(`/users/${user.id}/password`, { password }));
+  const [settingPassword, setSettingPassword] = useState(false);
+  const [newPassword, setNewPassword] = useState("");
+  const [passwordState, setPasswordState] = useState<SaveState>(IDLE);
+  const savePassword = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setPasswordState(IDLE);
+    try {
+      await api.post(`/users/${user.id}/password`, { password: newPassword });
+      setNewPassword("");
+      setPasswordState({ kind: "saved", text: `Saved. ${user.username} signs in with the new password from now on.` });
+      onChanged();
+    } catch (err) {
+      const mapped = formErrorsFrom(err, paramIn(["password"]));
+      setPasswordState({ kind: "error", text: mapped.fields.password ?? mapped.form ?? "Not saved." });
+    } finally {
+      setBusy(false);
+    }
   };
   const remove = () => {
     if (window.confirm(`Delete user ${user.username}?`)) void act(() => api.delete(`/users/${user.id}`));
   };
   return (
+    <>
     <tr>
       <td className="strong">
         {user.username} {self ? <span className="muted">(you)</span> : null}
@@ -104,7 +121,7 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
             <button type="button" className="btn btn-small" disabled={busy} onClick={() => void act(() => api.post(`/users/${user.id}/${user.disabled ? "enable" : "disable"}`))}>
               {user.disabled ? "Enable" : "Disable"}
             </button>
-            <button type="button" className="btn btn-small" disabled={busy} onClick={resetPassword}>
+            <button type="button" className="btn btn-small" disabled={busy} aria-expanded={settingPassword} onClick={() => { setSettingPassword((open) => !open); setPasswordState(IDLE); }}>
               Set password
             </button>
             <button type="button" className="btn btn-small btn-danger" disabled={busy} onClick={remove} aria-label={`Delete user ${user.username}`}>
@@ -114,6 +131,23 @@ function UserRow({ user, self, onChanged }: { user: User; self: boolean; onChang
         ) : null}
       </td>
     </tr>
+    {settingPassword ? (
+      <tr>
+        <td colSpan={6}>
+          <form className="inline password-form" noValidate onSubmit={(e) => void savePassword(e)} aria-label={`New password for ${user.username}`}>
+            <TextField label={`New password for ${user.username}`} type="password" autoComplete="new-password" value={newPassword} onChange={(e) => setNewPassword(e.target.value)} hint="At least 8 characters." />
+            <FormStatus state={passwordState} />
+            <button type="button" className="btn btn-small" onClick={() => setSettingPassword(false)}>
+              Close
+            </button>
+            <button type="submit" className="btn btn-small btn-primary" disabled={busy || !newPassword}>
+              Save password
+            </button>
+          </form>
+        </td>
+      </tr>
+    ) : null}
+    </>
   );
 }
 

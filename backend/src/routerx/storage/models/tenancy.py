@@ -39,6 +39,10 @@ class ApiKey(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)
+    # The gateway refuses the key from this moment on (set by hand, or by a rotation's grace).
+    expires_at = fields.DatetimeField(null=True)
+    # The key that replaced this one in a rotation.
+    replaced_by_id = fields.IntField(null=True)
 
     tenant_id: int
 

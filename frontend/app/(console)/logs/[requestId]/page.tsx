@@ -4,7 +4,9 @@ import Link from "next/link";
 import { useParams } from "next/navigation";
 import { useApi } from "@/lib/use-api";
 import type { Page, RequestLogDetail, Tenant } from "@/lib/api/types";
-import { Card, KeyValue, Loadable, PageHeader, Pill, StatusCode } from "@/components/ui";
+import { Alert, Card, KeyValue, Loadable, PageHeader, Pill, StatusCode } from "@/components/ui";
+import { CopyButton } from "@/components/ui";
+import { OUTCOME_LABELS, OUTCOME_TONES } from "@/lib/outcomes";
 import { RouteTrace } from "@/components/route-trace";
 import { formatDateTime, formatMs, formatNumber } from "@/lib/format";
 import { formatUsd } from "@/lib/money";
@@ -25,15 +27,31 @@ export default function LogPage() {
             <>
               <PageHeader
                 title="Request"
-                description={<span className="mono">{l.request_id}</span>}
+                description={
+                  <span className="inline">
+                    <span className="mono">{l.request_id}</span>
+                    <CopyButton text={l.request_id} label="Copy id" />
+                  </span>
+                }
                 actions={
                   <>
                     <StatusCode status={l.status} />
-                    {l.fallback ? <Pill tone="amber">fell back</Pill> : <Pill tone="gray">first target</Pill>}
+                    <Pill tone={OUTCOME_TONES[l.outcome]}>{OUTCOME_LABELS[l.outcome]}</Pill>
+                    {l.outcome === "fallback" ? <Pill tone="amber">fell back</Pill> : l.fallback ? <Pill tone="gray">tried more than one target</Pill> : <Pill tone="gray">first target</Pill>}
                   </>
                 }
               />
               <div className="stack">
+                {l.outcome === "interrupted" ? (
+                  <Alert tone="error" title="The stream was cut">
+                    The client received HTTP 200 and the first part of the answer, then an error event when {l.provider ?? "the provider"} stopped sending. It is not counted as a success.
+                  </Alert>
+                ) : null}
+                {l.outcome === "failed" && l.fallback ? (
+                  <Alert tone="error" title="Nothing was served">
+                    Every target failed, so this request is not counted as a fallback.
+                  </Alert>
+                ) : null}
                 <Card title="Route trace" description="Each attempt in order: which provider, how it ended, and the breaker state it met.">
                   <RouteTrace attempts={l.attempts} totalMs={l.latency_ms} />
                 </Card>

@@ -78,7 +78,7 @@ export default function ProviderPage() {
                       ["Calls in window", breaker?.calls ?? 0],
                       ["Failures in window", breaker?.failures ?? 0],
                       ["Consecutive failures", breaker?.consecutive_failures ?? 0],
-                      ["Reopens in", openFor(breaker) ?? "—"],
+                      ["Half-opens in", openFor(breaker) ?? "—"],
                       ["Times reopened", breaker?.reopen_count ?? 0],
                     ]}
                   />

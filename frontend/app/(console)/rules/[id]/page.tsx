@@ -5,6 +5,7 @@ import { useParams, useRouter } from "next/navigation";
 import { useState } from "react";
 import { api, errorMessage } from "@/lib/api/client";
 import { useApi } from "@/lib/use-api";
+import { exampleModel } from "@/lib/glob-example";
 import { useCanWrite } from "@/lib/session";
 import type { Rule, RuleWrite } from "@/lib/api/types";
 import { Alert, Card, Loadable, PageHeader, ReadOnlyNotice } from "@/components/ui";
@@ -19,6 +20,7 @@ export default function RulePage() {
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const save = async (body: RuleWrite) => {
     await api.patch<Rule>(`/rules/${id}`, body);
+    rule.reload(); // the header shows the saved name
   };
   const remove = async (r: Rule) => {
     if (!window.confirm(`Delete rule ${r.name}?`)) return;
@@ -42,7 +44,7 @@ export default function RulePage() {
               description={`Routes ${r.capability} requests for ${r.model_pattern}.`}
               actions={
                 <>
-                  <Link className="btn" href={`/rules/tester?model=${encodeURIComponent(r.model_pattern)}&capability=${r.capability}${r.tenant_id ? `&tenant_id=${r.tenant_id}` : ""}`}>
+                  <Link className="btn" href={`/rules/tester?model=${encodeURIComponent(exampleModel(r.model_pattern))}&pattern=${encodeURIComponent(r.model_pattern)}&capability=${r.capability}${r.tenant_id ? `&tenant_id=${r.tenant_id}` : ""}`}>
                     Test this rule
                   </Link>
                   <ManagedBadge file={r.managed_by} />

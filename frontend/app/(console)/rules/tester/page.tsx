@@ -9,11 +9,14 @@ import type { Page, RouteExplainRequest, RouteExplanation, Tenant } from "@/lib/
 import { Alert, BreakerPill, Card, CheckboxField, EmptyState, NO_ERRORS, PageHeader, Pill, SelectField, TextField, formErrorsFrom, type FormErrors } from "@/components/ui";
 import { paramIn } from "@/lib/forms";
 import { tierName } from "@/components/rule-form";
+import { isGlob } from "@/lib/glob-example";
 
 export default function RuleTesterPage() {
   const params = useSearchParams();
   const tenants = useApi<Page<Tenant>>("/tenants", { limit: 200 });
   const [model, setModel] = useState(params.get("model") ?? "gpt-4.1-mini");
+  const pattern = params.get("pattern");
+  const filledFrom = pattern && isGlob(pattern) && model === params.get("model") ? pattern : null;
   const [images, setImages] = useState(params.get("capability") === "vision");
   const [tools, setTools] = useState(false);
   const [json, setJson] = useState(false);
@@ -44,6 +47,8 @@ export default function RuleTesterPage() {
   };
 
   const chosen = result?.targets.find((t) => t.eligible);
+  const testedTenant = result && tenantId ? tenants.data?.data.find((t) => String(t.id) === tenantId) : undefined;
+  const refusedByTenant = result !== null && result.rule === null && Boolean(result.error?.includes("may not use model"));
 
   return (
     <>
@@ -56,7 +61,14 @@ export default function RuleTesterPage() {
           <form className="form" noValidate onSubmit={(e) => void submit(e)} aria-label="Sample request">
             {errors.form ? <Alert tone="error" title="Could not test">{errors.form}</Alert> : null}
             <div className="form-grid">
-              <TextField label="Model" value={model} onChange={(e) => setModel(e.target.value)} error={errors.fields.model} required />
+              <TextField
+                label="Model"
+                value={model}
+                onChange={(e) => setModel(e.target.value)}
+                error={errors.fields.model}
+                required
+                hint={filledFrom ? <span data-testid="example-note">An example model the rule&apos;s pattern <code>{filledFrom}</code> matches; edit it to try another.</span> : undefined}
+              />
               <SelectField label="Tenant" value={tenantId} onChange={(e) => setTenantId(e.target.value)} error={errors.fields.tenant_id}>
                 <option value="">No tenant (global rules only)</option>
                 {(tenants.data?.data ?? []).map((t) => (
@@ -91,6 +103,8 @@ export default function RuleTesterPage() {
                     <>
                       Rule <Link href={`/rules/${result.rule.id}`}>{result.rule.name}</Link> <span className="muted mono">({result.rule.model_pattern}, {result.rule.capability}{result.rule.tenant_id ? `, tenant ${result.rule.tenant_id}` : ", global"})</span>
                     </>
+                  ) : refusedByTenant ? (
+                    "Refused by the tenant's allowed models"
                   ) : (
                     "No rule matches"
                   )}
@@ -100,7 +114,14 @@ export default function RuleTesterPage() {
                 </p>
                 {result.error ? (
                   <div style={{ marginTop: 8 }}>
-                    <Alert tone="error">{result.error}</Alert>
+                    <Alert tone="error">
+                      {result.error}
+                      {refusedByTenant && testedTenant ? (
+                        <>
+                          {" "}— it allows {testedTenant.allowed_models.map((m) => <code key={m}>{m} </code>)} (<Link href={`/tenants/${testedTenant.id}`}>edit the tenant</Link>). The gateway would answer 404 model_not_found.
+                        </>
+                      ) : null}
+                    </Alert>
                   </div>
                 ) : null}
               </div>
