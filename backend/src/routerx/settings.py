@@ -50,6 +50,7 @@ class Settings:
     env: str = "development"
     database_url: str = DEFAULT_SQLITE_URL
     redis_url: str = ""
+    login_throttle_key_prefix: str = "routerx:login-failures"
     jwt_secret: str = EXAMPLE_JWT_SECRET
     secret_key: str = ""
     internal_token: str = ""
@@ -131,6 +132,9 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
         env=get("ROUTERX_ENV", "development"),
         database_url=get("DATABASE_URL", DEFAULT_SQLITE_URL) or DEFAULT_SQLITE_URL,
         redis_url=redis_url,
+        login_throttle_key_prefix=(
+            get("LOGIN_THROTTLE_KEY_PREFIX", "") or "routerx:login-failures"
+        ),
         jwt_secret=get("JWT_SECRET", EXAMPLE_JWT_SECRET),
         secret_key=get("ROUTERX_SECRET_KEY", ""),
         internal_token=get("ROUTERX_INTERNAL_TOKEN", ""),

@@ -14,3 +14,11 @@ async def admin() -> AsyncIterator[Admin]:
     """One admin API per test module, on a fresh PostgreSQL database."""
     async with pg_admin() as running:
         yield running
+
+
+@pytest.fixture
+async def own_admin() -> AsyncIterator[Admin]:
+    """An admin API on a database of this test's own, for tests that count or list whole tables
+    (audit entries, providers, request logs): rows other tests made cannot reach them."""
+    async with pg_admin() as running:
+        yield running

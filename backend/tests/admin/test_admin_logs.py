@@ -89,7 +89,8 @@ async def tenants(admin: Admin) -> tuple[int, int]:
     return one.id, two.id
 
 
-async def test_logs_filters_cursor_pages_and_trace(admin: Admin) -> None:
+async def test_logs_filters_cursor_pages_and_trace(own_admin: Admin) -> None:
+    admin = own_admin
     ids = await tenants(admin)
     await seed_logs(admin, ids)
     async with admin.as_viewer() as client:
@@ -164,7 +165,8 @@ async def test_logs_filters_cursor_pages_and_trace(admin: Admin) -> None:
     assert bad_api.status_code == 400 and bad_api.json()["error"]["param"] == "api"
 
 
-async def test_stats_buckets_per_provider_and_total(admin: Admin) -> None:
+async def test_stats_buckets_per_provider_and_total(own_admin: Admin) -> None:
+    admin = own_admin
     start = BASE + dt.timedelta(days=2)
     rows = [
         log_row(

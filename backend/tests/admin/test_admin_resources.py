@@ -34,7 +34,8 @@ async def audit_text(admin: Admin) -> str:
     return json.dumps(entries)
 
 
-async def test_tenant_lifecycle_bumps_the_config_version_and_is_audited(admin: Admin) -> None:
+async def test_tenant_lifecycle_bumps_the_config_version_and_is_audited(own_admin: Admin) -> None:
+    admin = own_admin
     async with admin.as_admin() as client:
         before = await config_version(admin)
         tenant = await created(
@@ -132,7 +133,8 @@ async def test_a_key_is_shown_once_then_only_its_prefix(admin: Admin) -> None:
     assert plain not in recorded and digest_key(plain) not in recorded
 
 
-async def test_provider_secret_is_write_only_and_masked_in_the_audit(admin: Admin) -> None:
+async def test_provider_secret_is_write_only_and_masked_in_the_audit(own_admin: Admin) -> None:
+    admin = own_admin
     secret = "sk-very-secret-value-123"
     async with admin.as_admin() as client:
         provider = await created(

@@ -5,7 +5,6 @@ never locked for whoever signs in from an address without failures."""
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from collections.abc import AsyncIterator
 
@@ -27,6 +26,7 @@ from routerx.admin.throttle import (
     username_delay,
 )
 from tests.admin.admin_harness import Admin, pg_admin
+from tests.support.redis_server import own_key_prefix
 
 LOGIN = "/api/v1/auth/login"
 
@@ -203,29 +203,35 @@ async def test_memory_throttle() -> None:
 
 
 @pytest.fixture
-async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
-    prefix = f"test:{uuid.uuid4().hex}:login:"
-    yield prefix
+async def key_prefix(redis_url: str) -> AsyncIterator[str]:
+    async with own_key_prefix(redis_url, "login") as prefix:
+        yield prefix
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(redis_url)
-    async for key in client.scan_iter(prefix + "*"):
-        await client.delete(key)
+    yield client
     await client.aclose()
 
 
-async def test_redis_throttle(redis_url: str, redis_prefix: str) -> None:
+async def own_keys(client: aioredis.Redis, prefix: str) -> list[bytes]:
+    return sorted([key async for key in client.scan_iter(match=f"{prefix}:*")])
+
+
+async def test_redis_throttle(redis_client: aioredis.Redis, key_prefix: str) -> None:
     clock = Clock()
-    throttle = RedisThrottle(aioredis.Redis.from_url(redis_url), clock, redis_prefix)
-    try:
-        await exercise(throttle, clock)
-    finally:
-        await throttle.close()
+    await exercise(RedisThrottle(redis_client, clock, key_prefix=key_prefix), clock)
+    # Every count it kept is under the test's own prefix.
+    kept = await own_keys(redis_client, key_prefix)
+    assert kept and all(key.startswith(f"{key_prefix}:".encode()) for key in kept)
 
 
 async def test_redis_reservations_are_atomic_across_connections(
-    redis_url: str, redis_prefix: str
+    redis_url: str, key_prefix: str
 ) -> None:
     throttles = [
-        RedisThrottle(aioredis.Redis.from_url(redis_url), prefix=redis_prefix) for _ in range(4)
+        RedisThrottle(aioredis.Redis.from_url(redis_url), key_prefix=key_prefix) for _ in range(4)
     ]
     keys = attempt_keys("bob", "10.3.0.1")
     try:
@@ -236,14 +242,20 @@ async def test_redis_reservations_are_atomic_across_connections(
     assert sum(isinstance(answer, Reservation) for answer in answers) == PAIR_MAX_FAILURES
 
 
-async def test_with_redis_the_count_is_shared_between_admin_processes(redis_url: str) -> None:
-    async with pg_admin(redis_url=redis_url) as admin:
-        address = f"127.{random.randint(3, 250)}.{random.randint(1, 250)}.{random.randint(1, 250)}"
-        async with client_from(admin, address) as attacker:
+async def test_with_redis_the_count_is_shared_between_admin_processes(
+    redis_client: aioredis.Redis, redis_url: str, key_prefix: str
+) -> None:
+    async with pg_admin(redis_url=redis_url, login_throttle_key_prefix=key_prefix) as admin:
+        async with client_from(admin, "127.0.0.7") as attacker:
             await fail(attacker, "admin", PAIR_MAX_FAILURES)
+        keys = attempt_keys("admin", "127.0.0.7")
+        # LOGIN_THROTTLE_KEY_PREFIX reached the admin service: its counts are under it.
+        assert await own_keys(redis_client, key_prefix) == sorted(
+            f"{key_prefix}:{key}".encode() for key in keys.all()
+        )
         # Another admin process would read the same Redis: here, a fresh throttle on it.
-        shared = RedisThrottle(aioredis.Redis.from_url(redis_url))
+        shared = RedisThrottle(aioredis.Redis.from_url(redis_url), key_prefix=key_prefix)
         try:
-            assert isinstance(await shared.reserve(attempt_keys("admin", address)), float)
+            assert isinstance(await shared.reserve(keys), float)
         finally:
             await shared.close()

@@ -47,7 +47,7 @@ class AdminServices:
         return cls(
             settings=settings,
             openapi_document=openapi_document,
-            throttle=build_throttle(settings.redis_url),
+            throttle=build_throttle(settings.redis_url, settings.login_throttle_key_prefix),
             gateway=GatewayClient(settings.gateway_internal_url, internal_token(settings)),
             default_passwords=DefaultPasswordCheck(),
         )

@@ -34,6 +34,7 @@ ADDRESS_MAX_FAILURES = 20
 USERNAME_FREE_FAILURES = 10
 USERNAME_MAX_DELAY_S = 60.0
 MAX_TRACKED_KEYS = 100_000
+DEFAULT_KEY_PREFIX = "routerx:login-failures"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,17 +167,16 @@ return false
 
 
 class RedisThrottle:
-    PREFIX = "routerx:login-failures:"
-
     def __init__(
         self,
         client: aioredis.Redis,
         clock: Callable[[], float] = time.time,
-        prefix: str = PREFIX,
+        *,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
     ) -> None:
         self._redis = client
         self._clock = clock
-        self._prefix = prefix
+        self._prefix = key_prefix + ":"
         self._reserve = client.register_script(RESERVE_SCRIPT)
 
     async def reserve(self, keys: AttemptKeys) -> Reservation | float:
@@ -209,7 +209,7 @@ class RedisThrottle:
         await self._redis.aclose()
 
 
-def build_throttle(redis_url: str) -> LoginThrottle:
+def build_throttle(redis_url: str, key_prefix: str = DEFAULT_KEY_PREFIX) -> LoginThrottle:
     if redis_url:
-        return RedisThrottle(aioredis.Redis.from_url(redis_url))
+        return RedisThrottle(aioredis.Redis.from_url(redis_url), key_prefix=key_prefix)
     return MemoryThrottle()
