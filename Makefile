@@ -9,7 +9,7 @@ ROUTERX := $(BIN)/routerx
 COMPOSE := docker compose --env-file $(if $(wildcard .env),.env,.env.example) -f deploy/docker-compose.yml
 
 .PHONY: help install install-backend install-frontend build-frontend run migrate seed test check \
-        test-backend test-e2e services up down logs loadtest bench profile soak abuse mutation clean \
+        test-backend test-e2e chromium services up down logs loadtest bench profile soak abuse mutation clean \
         migrations
 
 help: ## list the targets
@@ -71,11 +71,16 @@ services: ## install and start PostgreSQL and Redis for the tests when missing o
 test-backend: install-backend install-frontend services
 	cd backend && ROUTERX_CONSOLE_TESTS=1 .venv/bin/pytest -q -p no:cacheprovider
 
-test-e2e: install ## console end-to-end tests in Debian Chromium against the real stack
+chromium: ## install Debian Chromium for the browser tests when missing
 	@bash scripts/ensure_chromium.sh
+
+test-e2e: install chromium ## console end-to-end tests in Debian Chromium against the real stack
 	cd frontend && NEXT_TELEMETRY_DISABLED=1 npx --no-install playwright test
 
-test: check test-backend test-e2e ## the one test command: lint, types, backend tests, browser tests
+# The backend and browser suites share nothing (the browser stack runs on its own SQLite file,
+# without Redis), so they run side by side, after everything either needs is installed.
+test: check services chromium ## the one test command: lint, types, backend tests, browser tests
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-backend test-e2e
 
 loadtest: install-backend ## load test a running gateway (`make run`); ARGS="-c 64 -d 60 --json report.json"
 	$(BIN)/python scripts/loadtest.py $(ARGS)

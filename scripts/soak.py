@@ -285,7 +285,7 @@ class Database:
     async def rows(self, prefix: str) -> int:
         from routerx.storage.models import RequestLog
 
-        return await RequestLog.filter(request_id__startswith=prefix).count()
+        return await RequestLog.filter(client_request_id__startswith=prefix).count()
 
 
 async def wait_for_config(url: str, version: int, timeout_s: float = 15.0) -> None:

@@ -112,7 +112,7 @@ test("incident: the overview's numbers match what clients saw and what the reque
   // The cut stream is not a green success: the list says "cut", the trace says why.
   await page.goto(`/logs?${window}&outcome=interrupted`);
   const cut = page.getByRole("table", { name: "Requests" }).locator("tbody tr");
-  await expect(cut).toContainText("200 cut");
+  await expect(cut).toContainText("502 cut");
   await shot(page, "31-incident-log-cut-stream");
   await cut.getByRole("link").click();
   await expect(page.getByText("The stream was cut")).toBeVisible();

@@ -180,8 +180,8 @@ test("request log: search by id, model prefix, sortable columns, CSV and JSON ex
   expect(csv).toHaveLength(6); // the header and the 5 gpt-4 requests
   expect(csv.slice(1).every((line) => line.includes("gpt-4.1-mini"))).toBe(true);
   const [jsonDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export JSON" }).click()]);
-  const exported = JSON.parse(readFileSync((await jsonDownload.path())!, "utf8")) as { request_id: string; latency_ms: number; outcome: string }[];
-  expect(exported.map((row) => row.request_id).sort()).toEqual(["search-gpt-0", "search-gpt-1", "search-gpt-2", "search-gpt-3", "search-warmup"]);
+  const exported = JSON.parse(readFileSync((await jsonDownload.path())!, "utf8")) as { client_request_id: string; latency_ms: number; outcome: string }[];
+  expect(exported.map((row) => row.client_request_id).sort()).toEqual(["search-gpt-0", "search-gpt-1", "search-gpt-2", "search-gpt-3", "search-warmup"]);
   expect(exported.map((row) => row.latency_ms)).toEqual([...exported.map((row) => row.latency_ms)].sort((a, b) => a - b));
   expect(new Set(exported.map((row) => row.outcome))).toEqual(new Set(["success"]));
   await shot(page, "41-logs-search-sort");
@@ -239,7 +239,7 @@ test("forms: the header reloads after save, status next to the button with focus
   const form = page.getByRole("form", { name: "New password for pw-e2e" });
   await form.getByLabel("New password for pw-e2e").fill("short");
   await form.getByRole("button", { name: "Save password" }).click();
-  await expect(form.getByRole("alert")).toHaveText("At least 8 characters.");
+  await expect(form.getByRole("alert")).toHaveText("At least 12 characters.");
   await expect(form.getByRole("alert")).toBeFocused();
   await form.getByLabel("New password for pw-e2e").fill("pw-e2e-pass-2");
   await form.getByRole("button", { name: "Save password" }).click();

@@ -16,7 +16,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tests.admin.admin_harness import JWT_SECRET, Admin, running_admin
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.support.database import prepare
-from tests.support.processes import ServerProcess, base_env, start_server
+from tests.support.processes import TEST_INTERNAL_TOKEN, ServerProcess, base_env, start_server
 
 API = "/api/v1"
 DEADLINE_S = 10.0
@@ -32,7 +32,10 @@ async def live() -> AsyncIterator[tuple[Admin, ServerProcess]]:
         env = base_env(url, JWT_SECRET=JWT_SECRET)
         gateway = await start_server("gateway", env)
         try:
-            async with running_admin(url, gateway=gateway.url) as admin:
+            # The admin service reaches the gateway with the gateway's own internal token.
+            async with running_admin(
+                url, gateway=gateway.url, internal_token=TEST_INTERNAL_TOKEN
+            ) as admin:
                 yield admin, gateway
         finally:
             gateway.stop()

@@ -165,6 +165,20 @@ async def test_logs_filters_cursor_pages_and_trace(own_admin: Admin) -> None:
     assert bad_api.status_code == 400 and bad_api.json()["error"]["param"] == "api"
 
 
+async def test_the_request_id_search_finds_the_clients_own_id_too(own_admin: Admin) -> None:
+    with own_admin.database.active():
+        await log_row(3000, request_id="a1b2c3d4e5f60718", client_request_id="billing-run-7").save()
+        await log_row(3001, request_id="ffee0011aabb2233").save()
+    async with own_admin.as_admin() as client:
+        by_client = await client.get(f"{API}/logs", params={"request_id": "billing-run"})
+        by_ours = await client.get(f"{API}/logs", params={"request_id": "ffee0011"})
+        detail = await client.get(f"{API}/logs/a1b2c3d4e5f60718")
+    assert [row["request_id"] for row in by_client.json()["data"]] == ["a1b2c3d4e5f60718"]
+    assert by_client.json()["data"][0]["client_request_id"] == "billing-run-7"
+    assert [row["client_request_id"] for row in by_ours.json()["data"]] == [None]
+    assert detail.json()["client_request_id"] == "billing-run-7"
+
+
 async def test_stats_buckets_per_provider_and_total(own_admin: Admin) -> None:
     admin = own_admin
     start = BASE + dt.timedelta(days=2)

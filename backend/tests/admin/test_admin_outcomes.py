@@ -33,8 +33,16 @@ def incident_rows(busy: int, quiet: int, start: dt.datetime) -> list[RequestLog]
     rows += [
         at(200 + i, tenant_id=busy, provider=None, status=502, fallback=True) for i in range(4)
     ]
+    # A cut stream's row carries the in-stream error's status, not the 200 its headers had.
     rows.append(
-        at(300, tenant_id=busy, provider="alpha", stream=True, error_type="stream_interrupted")
+        at(
+            300,
+            tenant_id=busy,
+            provider="alpha",
+            stream=True,
+            status=502,
+            error_type="stream_interrupted",
+        )
     )
     rows += [
         at(400 + i, tenant_id=quiet, provider=None, status=429, error_type="rate_limited")
@@ -118,7 +126,7 @@ async def test_log_outcome_column_and_filter_agree_with_the_stats(admin: Admin) 
     assert counted == {k: v for k, v in stats["outcomes"].items() if k != "requests"}
     everything = everything["data"]
     cut = next(row for row in everything if row["request_id"] == "req-0300")
-    assert cut["status"] == 200 and cut["outcome"] == "interrupted"
+    assert cut["status"] == 502 and cut["outcome"] == "interrupted"
     failed = next(row for row in everything if row["request_id"] == "req-0200")
     assert failed["fallback"] is True and failed["outcome"] == "failed"
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "outcome"

@@ -224,8 +224,9 @@ def test_an_adopted_open_period_drops_peer_counts_and_starts_a_regime() -> None:
 
 
 def test_the_doubling_wait_is_capped_even_after_very_many_reopens() -> None:
-    cfg = BreakerConfig(open_s=1.0, max_open_s=300.0, jitter=0.0)
-    assert breaker.open_duration(cfg, 3, no_jitter) == 8.0
+    cfg = BreakerConfig(open_s=1.0, max_open_s=300.0, jitter=0.0, steady_reopens=2)
+    assert breaker.open_duration(cfg, 2, no_jitter) == 1.0  # still within the steady re-opens
+    assert breaker.open_duration(cfg, 5, no_jitter) == 8.0
     assert breaker.open_duration(cfg, 10_000, no_jitter) == 300.0
 
 

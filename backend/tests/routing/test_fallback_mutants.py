@@ -52,12 +52,16 @@ class Harness:
         plan = RoutePlan(self.rule, self.targets, "test")
         return FallbackRun(plan, self.breakers, policy, [], random.Random(1))
 
+    def breaker_of(self, name: str) -> str:
+        """The breaker key of provider `name`'s target (one breaker per provider and model)."""
+        return next(t.breaker for t in self.targets if t.provider.name == name)
+
     def state(self, name: str) -> BreakerState:
-        view = self.breakers.view(name)
+        view = self.breakers.view(self.breaker_of(name))
         return BreakerState.CLOSED if view is None else view.state
 
     def open_for(self, name: str) -> float:
-        view = self.breakers.view(name)
+        view = self.breakers.view(self.breaker_of(name))
         assert view is not None and view.open_until is not None
         return view.open_until - self.clock.time()
 

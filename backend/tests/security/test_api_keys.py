@@ -154,7 +154,7 @@ def test_the_gateway_looks_keys_up_by_sha256_digest_only(presented: str) -> None
     """The one comparison the gateway makes is a dict lookup on the SHA-256 digest of what was
     presented: timing then depends on the digest, which an attacker cannot steer towards a
     stored digest without already knowing a key. The plain key is never a lookup argument."""
-    entry = object()
+    entry = SimpleNamespace(expires_at=None)  # a key with no expiry
     table = RecordingDict({hashlib.sha256(KEY).hexdigest(): entry})
     endpoint = Pipeline(
         SimpleNamespace(snapshot=SimpleNamespace(keys_by_digest=table)),  # type: ignore[arg-type]

@@ -182,6 +182,11 @@ async def walk_admin_reads(stack: Stack) -> list[tuple[str, str]]:
                 await get(f"{API}/{kind}/{item['id']}")
         for row in (await items(API + "/logs"))[:20]:
             await get(f"{API}/logs/{row['request_id']}")
+        for kind in ("csv", "json"):  # the export is every filtered row's metadata, in a file
+            async with client.get(f"{API}/logs/export?format={kind}") as response:
+                assert response.status == 200, (kind, response.status)
+                texts.append((f"admin GET {API}/logs/export?format={kind}", await response.text()))
+        walked.add(API + "/logs/export")
     templates = {re.sub(r"\{[^}]+\}", "*", p) for p in get_paths}
     covered = {re.sub(r"/\d+", "/*", p) for p in walked}
     covered |= {

@@ -285,6 +285,8 @@ export interface RequestLog {
   cost_usd?: string | null; // decimal string; null: unknown price
   cost_estimated?: boolean;
   budget_action?: string | null;
+  /** The client's own x-request-id, if it sent one (RouterX's id is `request_id`). */
+  client_request_id?: string | null;
 }
 
 export interface RequestLogDetail extends RequestLog {

@@ -94,6 +94,7 @@ class LogView(msgspec.Struct, kw_only=True):
     cost_usd: str | None = None  # a decimal string; null: unknown price (shown "unknown")
     cost_estimated: bool = False
     budget_action: str | None = None
+    client_request_id: str | None = None  # the client's own x-request-id, if it sent one
 
 
 class LogDetail(LogView, kw_only=True):
@@ -106,7 +107,8 @@ class LogPage(msgspec.Struct):
 
 
 class LogFilter(msgspec.Struct, kw_only=True):
-    """`model` matches a prefix ("gpt-4" finds gpt-4.1-mini); `request_id` any part of it."""
+    """`model` matches a prefix ("gpt-4" finds gpt-4.1-mini); `request_id` any part of
+    RouterX's id or of the client's own (`client_request_id`)."""
 
     tenant_id: Id | UnsetType = UNSET
     provider: Text100 | UnsetType = UNSET
@@ -170,6 +172,7 @@ def _fields(row: RequestLog) -> dict[str, Any]:
         "cost_usd": usd_text(row.cost_picousd),
         "cost_estimated": row.cost_estimated,
         "budget_action": row.budget_action,
+        "client_request_id": row.client_request_id,
     }
 
 
@@ -228,12 +231,15 @@ def filtered(query: LogFilter, tenant_id: int | UnsetType) -> Any:
             filters[name] = value
     if query.model is not UNSET:
         filters["model__startswith"] = query.model
-    if query.request_id is not UNSET:
-        filters["request_id__contains"] = query.request_id
     if query.status is not UNSET:
         filters.update(_status_filter(query.status))
     filters.update(time_range("created_at", query.since, query.until))
     queryset = RequestLog.filter(**filters)
+    if query.request_id is not UNSET:
+        queryset = queryset.filter(
+            Q(request_id__contains=query.request_id)
+            | Q(client_request_id__contains=query.request_id)
+        )
     if query.outcome is not UNSET:
         queryset = queryset.filter(outcome_filter(query.outcome))
     return queryset

@@ -2,7 +2,8 @@
 trace and the statistics share.
 
 A 200 is not always a success: a stream the upstream cut after its first chunk was answered
-with 200 and ended with an error event, and a request served by a non-primary target is a
+with 200 and ended with an error event (its row carries that event's status, so it is
+interrupted whatever the status says), and a request served by a non-primary target is a
 fallback. A fallback flag on a failed request (every target failed) is not a fallback: nothing
 was served.
 """
@@ -30,7 +31,13 @@ class Outcome(enum.StrEnum):
     FAILED = "failed"  # 5xx: nothing was served
 
 
+# The 4xx answers: the client's request was refused, limited, or the client went away.
+CLIENT_ERROR_OUTCOMES = frozenset({Outcome.REFUSED, Outcome.RATE_LIMITED, Outcome.CANCELLED})
+
+
 def outcome_of(status: int, error_type: str | None, fallback: bool) -> Outcome:
+    if error_type == STREAM_INTERRUPTED:
+        return Outcome.INTERRUPTED
     if status >= 500 or status < 100:
         return Outcome.FAILED
     if status == RATE_LIMITED_STATUS:
@@ -39,8 +46,6 @@ def outcome_of(status: int, error_type: str | None, fallback: bool) -> Outcome:
         return Outcome.CANCELLED
     if status >= 400:
         return Outcome.REFUSED
-    if error_type == STREAM_INTERRUPTED:
-        return Outcome.INTERRUPTED
     return Outcome.FALLBACK if fallback else Outcome.SUCCESS
 
 
@@ -53,22 +58,28 @@ def _answered() -> Q:
     return Q(status__gte=100, status__lt=400)
 
 
+def _status_unless_interrupted(status: Q) -> Q:
+    return Q(status, _not_interrupted())
+
+
 def outcome_filter(outcome: Outcome) -> Q:
     """The same classification as `outcome_of`, as a database filter."""
     match outcome:
         case Outcome.FAILED:
-            return Q(status__gte=500) | Q(status__lt=100)
+            return _status_unless_interrupted(Q(status__gte=500) | Q(status__lt=100))
         case Outcome.RATE_LIMITED:
-            return Q(status=RATE_LIMITED_STATUS)
+            return _status_unless_interrupted(Q(status=RATE_LIMITED_STATUS))
         case Outcome.CANCELLED:
-            return Q(status=CLIENT_CLOSED_STATUS)
+            return _status_unless_interrupted(Q(status=CLIENT_CLOSED_STATUS))
         case Outcome.REFUSED:
-            return Q(
-                Q(status__gte=400, status__lt=500),
-                ~Q(status__in=[RATE_LIMITED_STATUS, CLIENT_CLOSED_STATUS]),
+            return _status_unless_interrupted(
+                Q(
+                    Q(status__gte=400, status__lt=500),
+                    ~Q(status__in=[RATE_LIMITED_STATUS, CLIENT_CLOSED_STATUS]),
+                )
             )
         case Outcome.INTERRUPTED:
-            return Q(_answered(), Q(error_type=STREAM_INTERRUPTED))
+            return Q(error_type=STREAM_INTERRUPTED)
         case Outcome.FALLBACK:
             return Q(_answered(), _not_interrupted(), Q(fallback=True))
         case Outcome.SUCCESS:

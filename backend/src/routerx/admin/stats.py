@@ -25,6 +25,7 @@ from tortoise.expressions import Q
 from routerx.admin.endpoint import Call
 from routerx.admin.errors import invalid
 from routerx.admin.outcomes import (
+    CLIENT_ERROR_OUTCOMES,
     Outcome,
     OutcomeCounts,
     TenantOutcomes,
@@ -118,10 +119,10 @@ class Bucket:
     ttfts: list[float] = field(default_factory=list)
 
     def add(self, row: tuple[Any, ...], outcome: Outcome) -> None:
-        _id, _at, _provider, status, _fallback, latency, ttft, prompt, completion, total = row[:10]
+        _id, _at, _provider, _status, _fallback, latency, ttft, prompt, completion, total = row[:10]
         self.requests += 1
         self.errors += outcome is Outcome.FAILED
-        self.client_errors += 400 <= status < 500
+        self.client_errors += outcome in CLIENT_ERROR_OUTCOMES
         self.rate_limited += outcome is Outcome.RATE_LIMITED
         self.interrupted += outcome is Outcome.INTERRUPTED
         self.fallbacks += outcome is Outcome.FALLBACK

@@ -134,7 +134,7 @@ export default function LogsPage() {
             <RangePicker align="start" range={pickerRange} allowAll onChange={(changes) => navigate({ range: changes.range === "24h" ? "" : changes.range, from: changes.from ?? "", to: changes.to ?? "" })} />
             {range.error ? <p className="field-error">{range.error}</p> : null}
             <form className="filters" onSubmit={submitText} aria-label="Filters">
-              <TextField label="Request ID" value={requestId} onChange={(e) => setRequestId(e.target.value)} onBlur={() => requestId.trim() !== filters.request_id && navigate({ request_id: requestId.trim() })} placeholder="any part of the id" spellCheck={false} />
+              <TextField label="Request ID" value={requestId} onChange={(e) => setRequestId(e.target.value)} onBlur={() => requestId.trim() !== filters.request_id && navigate({ request_id: requestId.trim() })} placeholder="any part; the client's own id too" spellCheck={false} />
               <SelectField label="Tenant" value={filters.tenant} onChange={(e) => navigate({ tenant: e.target.value })}>
                 <option value="">All tenants</option>
                 {(tenants.data?.data ?? []).map((t) => (
@@ -185,7 +185,7 @@ export default function LogsPage() {
         </Card>
         <Card className="card-flush">
           <div className="logs-toolbar">
-            <span className="muted">Times in {timeZoneLabel()}; streamed requests show their time to first token under the latency.</span>
+            <span className="muted">Times in {timeZoneLabel()}; streamed requests show their time to first token under the latency, and each request its cost under its tokens.</span>
             <div className="export-actions" role="group" aria-label="Export">
               <span className="muted">Export the filtered requests (up to 10,000):</span>
               <a className="btn btn-small" href={exportHref("csv")} download>
@@ -222,7 +222,6 @@ export default function LogsPage() {
                           <SortHeader column="status" label="Status" sort={sort} onSort={(s) => navigate({ sort: s })} />
                           <SortHeader column="latency_ms" label="Latency" sort={sort} onSort={(s) => navigate({ sort: s })} numeric />
                           <SortHeader column="total_tokens" label="Tokens" sort={sort} onSort={(s) => navigate({ sort: s })} numeric />
-                          <th scope="col" className="num">Cost</th>
                           <th scope="col" className="num">Tries</th>
                         </tr>
                       </thead>
@@ -235,6 +234,11 @@ export default function LogsPage() {
                             </td>
                             <td>
                               <RequestIdCell id={log.request_id} keep={keep} />
+                              {log.client_request_id ? (
+                                <span className="cell-sub mono clip-cell" title={`The client's own id: ${log.client_request_id}`}>
+                                  {log.client_request_id}
+                                </span>
+                              ) : null}
                             </td>
                             <td className="clip-cell" title={tenantName(log.tenant_id)}>
                               {tenantName(log.tenant_id)}
@@ -252,8 +256,10 @@ export default function LogsPage() {
                               {formatMs(log.latency_ms)}
                               {log.stream ? <span className="cell-sub">TTFT {formatMs(log.ttft_ms)}</span> : null}
                             </td>
-                            <td className="num">{formatNumber(log.total_tokens)}</td>
-                            <td className="num nowrap">{log.status < 400 || log.cost_usd ? formatUsd(log.cost_usd, { estimated: log.cost_estimated }) : <span className="muted">—</span>}</td>
+                            <td className="num nowrap">
+                              {formatNumber(log.total_tokens)}
+                              {log.attempt_count > 0 ? <span className="cell-sub" title="Cost">{formatUsd(log.cost_usd, { estimated: log.cost_estimated })}</span> : null}
+                            </td>
                             <td className="num">{log.attempt_count}</td>
                           </tr>
                         ))}

@@ -73,6 +73,7 @@ export default function LogPage() {
                       ["Cached / reasoning tokens", `${formatNumber(l.cached_tokens ?? 0)} / ${formatNumber(l.reasoning_tokens ?? 0)}`],
                       ["Cost", <span key="c" data-testid="request-cost">{formatUsd(l.cost_usd, { estimated: l.cost_estimated })}{l.cost_estimated ? " (estimated: the stream ended before its usage)" : ""}</span>],
                       ["Budget", l.budget_action === "downgraded" ? "budget reached: downgraded" : "—"],
+                      ["Client request id", l.client_request_id ? <span key="cr" className="mono">{l.client_request_id}</span> : "—"],
                       ["Trace id", l.trace_id ? <span key="t" className="mono">{l.trace_id}</span> : "—"],
                     ]}
                   />
