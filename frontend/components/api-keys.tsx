@@ -7,7 +7,7 @@ import { useCanWrite } from "@/lib/session";
 import type { ApiKey, CreatedKey, KeyWrite, Page, Tenant } from "@/lib/api/types";
 import { Alert, Card, CopyButton, EmptyState, Loadable, NO_ERRORS, Pill, SelectField, TextField, formErrorsFrom, type FormErrors } from "@/components/ui";
 import { FormStatus, IDLE, useUnsavedChangesGuard, type SaveState } from "@/components/form-status";
-import { formatDateTime, formatNumber } from "@/lib/format";
+import { formatDateTime, formatNumber, formatShortDateTime } from "@/lib/format";
 import { numberOrNull, numberText, paramIn } from "@/lib/forms";
 import { toLocalInput } from "@/lib/ranges";
 import { KeyBudgets } from "@/components/budget-bar";
@@ -295,8 +295,8 @@ export function ApiKeys({ tenant }: { tenant: Tenant }) {
                         <td className="num">{k.rpm_limit ? formatNumber(k.rpm_limit) : <span className="muted">—</span>}</td>
                         <td className="num">{k.tpm_limit ? formatNumber(k.tpm_limit) : <span className="muted">—</span>}</td>
                         <td className="num">{k.max_concurrency ? formatNumber(k.max_concurrency) : <span className="muted">—</span>}</td>
-                        <td className="nowrap muted">{formatDateTime(k.created_at)}</td>
-                        <td className="nowrap muted">{formatDateTime(k.last_used_at)}</td>
+                        <td className="nowrap muted" title={formatDateTime(k.created_at)}>{formatShortDateTime(k.created_at)}</td>
+                        <td className="nowrap muted" title={formatDateTime(k.last_used_at)}>{formatShortDateTime(k.last_used_at)}</td>
                         {canWrite ? (
                           <td className="actions">
                             {k.managed_by ? (

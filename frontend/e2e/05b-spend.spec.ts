@@ -35,7 +35,11 @@ test("spend: a budget reached turns its bar red and refuses the next request; sp
   await expect(bar).toContainText("of $0.0002 per day");
   await expect(bar).toHaveAttribute("data-state", "ok");
 
+  // The key and the budget reach the gateway with its next snapshots, maybe not the same one:
+  // requests are served until the budget is there too, then refused (the spend the request log
+  // already holds for the period counts), within a bound of time rather than of requests.
   let served = 0;
+  const deadline = Date.now() + 30_000;
   await expect(async () => {
     const answer = await capped(request, key);
     expect(answer.status).not.toBe(401); // the key reaches the gateway with its next snapshot
@@ -49,7 +53,7 @@ test("spend: a budget reached turns its bar red and refuses the next request; sp
     }
     expect(answer.status).toBe(200);
     served += 1;
-    expect(served).toBeLessThan(50);
+    expect(Date.now(), "the budget refuses within 30 s").toBeLessThan(deadline);
   }
   expect(served).toBeGreaterThan(0);
   const next = await capped(request, key);

@@ -33,6 +33,8 @@ async function pagesToVisit(page: Page, request: APIRequestContext): Promise<[st
     ["tester", "/rules/tester"],
     ["tenants", "/tenants"],
     ["tenant", `/tenants/${tenant.id}`],
+    ["spend", "/spend"],
+    ["prices", "/spend/prices"],
     ["audit", "/audit"],
     ["users", "/users"],
     ["account", "/account"],
