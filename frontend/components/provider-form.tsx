@@ -49,6 +49,7 @@ interface Draft {
   base_url: string;
   api_version: string;
   stream_include_usage: boolean;
+  assistant_prefill: "" | "true" | "false";
   enabled: boolean;
   capabilities: Capability[];
   model_map: MapRow[];
@@ -74,6 +75,7 @@ function draftOf(provider: Provider | undefined): Draft {
     base_url: provider?.base_url ?? "",
     api_version: settings.api_version ?? "",
     stream_include_usage: settings.stream_include_usage ?? true,
+    assistant_prefill: settings.assistant_prefill === true ? "true" : settings.assistant_prefill === false ? "false" : "",
     enabled: provider?.enabled ?? true,
     capabilities: provider?.capabilities ?? ["text"],
     model_map: Object.entries(provider?.model_map ?? {}).map(([from, to]) => ({ from, to })),
@@ -105,6 +107,7 @@ function settingsOf(draft: Draft, base: ProviderSettings): ProviderSettings {
   settings.breaker = compact(breaker) ?? null;
   settings.api_version = draft.type === "azure" && draft.api_version.trim() ? draft.api_version.trim() : null;
   settings.stream_include_usage = OPENAI_FAMILY.includes(draft.type) && !draft.stream_include_usage ? false : null;
+  settings.assistant_prefill = draft.assistant_prefill === "" ? null : draft.assistant_prefill === "true";
   settings.preset = draft.type === "openai_compatible" && draft.preset ? draft.preset : null;
   settings.region = draft.type === "bedrock" && draft.region.trim() ? draft.region.trim() : null;
   settings.project = draft.type === "vertex" && draft.project.trim() ? draft.project.trim() : null;
@@ -231,6 +234,17 @@ export function ProviderForm({ provider, readOnly, onSubmit, submitLabel }: {
             hint="Sends stream_options.include_usage upstream; turn off for servers that reject it (their streams are then logged without token counts)."
           />
         ) : null}
+        <SelectField
+          label="Continues an answer (mid-stream rescue)"
+          value={draft.assistant_prefill}
+          onChange={(e) => set("assistant_prefill", e.target.value as Draft["assistant_prefill"])}
+          error={err("settings.assistant_prefill")}
+          hint="Whether this upstream continues a trailing assistant message, so that a rule with stream rescue can ask it to finish a cut stream."
+        >
+          <option value="">the type's default (Anthropic and OpenAI-compatible: yes)</option>
+          <option value="true">yes</option>
+          <option value="false">no</option>
+        </SelectField>
         <CheckboxField label="Enabled" checked={draft.enabled} onChange={(v) => set("enabled", v)} error={err("enabled")} hint="A disabled provider is never called." />
 
         <fieldset className="group">

@@ -452,3 +452,19 @@ async def test_moving_a_provider_upstream_drops_its_secret(
     with admin.database.active():
         stored = await Provider.get(id=provider["id"])
     assert stored.secret_ciphertext is not None and stored.base_url == "https://other.example/v1"
+
+
+async def test_a_provider_says_whether_it_continues_an_assistant_prefill(admin: Admin) -> None:
+    body = {"name": "prefill-mock", "type": "mock", "capabilities": ["text"]}
+    async with admin.as_admin() as client:
+        made = await client.post(
+            f"{API}/providers", json={**body, "settings": {"assistant_prefill": True}}
+        )
+        wrong = await client.post(
+            f"{API}/providers",
+            json={**body, "name": "prefill-wrong", "settings": {"assistant_prefill": "yes"}},
+        )
+    assert made.status_code == 201, made.text
+    assert made.json()["settings"]["assistant_prefill"] is True
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["param"] == "settings.assistant_prefill"

@@ -68,6 +68,8 @@ export interface ProviderSettings {
   mock?: MockFaultSettings | null;
   api_version?: string | null;
   stream_include_usage?: boolean | null;
+  /** Whether the upstream continues a trailing assistant message (mid-stream rescue); unset: the type's default. */
+  assistant_prefill?: boolean | null;
   region?: string | null;
   project?: string | null;
   location?: string | null;

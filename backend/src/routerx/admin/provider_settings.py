@@ -99,6 +99,9 @@ class ProviderSettings(Knobs, kw_only=True):
     anthropic_version: ApiVersion | None = None
     # OpenAI-family streams: false for servers that reject `stream_options.include_usage`.
     stream_include_usage: bool | None = None
+    # Whether the upstream continues a trailing assistant message (mid-stream rescue); unset:
+    # the type's default (gateway.rescue.PREFILL_TYPES).
+    assistant_prefill: bool | None = None
     # Bedrock
     region: AwsRegion | None = None
     credentials_env: AwsCredentialsEnv | None = None
