@@ -7,9 +7,10 @@ for seconds, while a 50 MB body of one long string decodes in ~50 ms. So before 
 1. The body's JSON values are bounded (objects and array elements, counted outside strings) by
    a scan that works in slices and yields to the event loop between them; a body over the caps
    is refused with a 400 without being decoded.
-2. Large bodies are decoded one at a time per worker, with an event-loop iteration free of
-   them after each, so that other requests (and `/healthz`) wait for at most one decode,
-   never for a queue of them.
+2. Large bodies are decoded one at a time per worker, and after each the worker spends as long
+   again on everything else before the next (a duty cycle of at most one half): a request
+   needs several event-loop iterations to be answered, so one free iteration between decodes
+   would still make `/healthz` wait for several of them.
 3. On the decoded (still untyped) body, content parts per message and per request and images
    per request are counted before the front builds its structs.
 """
@@ -17,6 +18,7 @@ for seconds, while a 50 MB body of one long string decodes in ~50 ms. So before 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from routerx.gateway.errors import GatewayError, invalid_request
@@ -32,6 +34,7 @@ MAX_JSON_OBJECTS = 100_000
 MAX_JSON_ELEMENTS = 1_000_000  # array elements and object members: commas outside strings
 LARGE_BODY_BYTES = 256 * 1024  # bodies above it are scanned in slices and decoded one at a time
 SLICE_BYTES = 1024 * 1024
+MAX_PACE_S = 0.25  # the longest pause after one large decode
 QUOTES_PER_YIELD = 4096
 IMAGE_TYPES = frozenset({"image_url", "image", "input_image"})
 _QUOTE, _BACKSLASH = 0x22, 0x5C
@@ -53,10 +56,11 @@ async def decode_request(body: bytes | bytearray, front: FrontAdapter) -> Canoni
         return front.decode(raw)
     await check_structure(body)
     async with _large_decodes:
+        started = time.perf_counter()
         raw = _consume(body)
         check_content(raw)
         canonical = front.decode(raw)
-        await _pace()
+        await _pace(time.perf_counter() - started)
     return canonical
 
 
@@ -68,16 +72,18 @@ async def decode_checked(body: bytes | bytearray) -> dict[str, Any]:
     else:
         await check_structure(body)
         async with _large_decodes:
+            started = time.perf_counter()
             raw = _consume(body)
-            await _pace()
+            await _pace(time.perf_counter() - started)
     check_content(raw)
     return raw
 
 
-async def _pace() -> None:
-    """Still holding the decode slot: one event-loop iteration with no large decode in it, so
-    that a request that arrived meanwhile (a health check) is answered before the next one."""
-    await asyncio.sleep(0)
+async def _pace(decode_s: float) -> None:
+    """Still holding the decode slot: as long as the decode took (at most MAX_PACE_S) with no
+    large decode, so that requests that arrived meanwhile (a health check) are answered
+    before the next one."""
+    await asyncio.sleep(min(decode_s, MAX_PACE_S))
 
 
 def _consume(body: bytes | bytearray) -> dict[str, Any]:
