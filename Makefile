@@ -97,7 +97,7 @@ soak: install-backend ## 10-minute soak with 20 % injected upstream failures (no
 abuse: install-backend ## abuse storms (large, part-flood, stalled bodies): peak RSS, refusals, /healthz (not in CI); ARGS="--url http://127.0.0.1:8080"
 	$(BIN)/python scripts/abuse.py $(ARGS)
 
-mutation: install-backend services ## mutation score of the breaker, fallback, attempt, limit window and stream encoders (not in CI); ARGS="--module breaker"
+mutation: install-backend services ## mutation score of the breaker, fallback, attempt, limit window, budget periods and ledger, and stream encoders (not in CI); ARGS="--module breaker"
 	$(BIN)/python scripts/mutation.py $(ARGS)
 
 clean: ## remove the local database and caches

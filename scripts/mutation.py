@@ -94,6 +94,18 @@ TARGETS: dict[str, Target] = {
         "routerx.gateway.fronts.responses.stream",
         ("tests/fronts/test_responses_answer.py", "tests/fronts/test_responses_stream.py"),
     ),
+    "budget-periods": Target(
+        "routerx.spend.periods",
+        ("tests/spend/test_periods_and_webhook.py", "tests/spend/test_admin_spend.py"),
+    ),
+    "budget-ledger": Target(
+        "routerx.spend.ledger",
+        (
+            "tests/spend/test_shared_store.py",
+            "tests/spend/test_budgets_gateway.py",
+            "tests/spend/test_budgets_shared.py",
+        ),
+    ),
 }
 
 COMPARE_SWAPS: dict[type[ast.cmpop], type[ast.cmpop]] = {

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from routerx.core.outbound_guard import is_public_address, system_resolve
 from routerx.providers.http import HttpClient
 from routerx.providers.images import (
     MAX_FETCHES_PER_REQUEST,
@@ -18,10 +19,8 @@ from routerx.providers.images import (
     ImageBudget,
     ImageFetcher,
     ImageRejected,
-    is_public_address,
     parse_data_url,
     split_data_url,
-    system_resolve,
 )
 from tests.fakes.fixtures import ALLOWED_IMAGE_HOST
 from tests.fakes.gemini_server import FakeGemini

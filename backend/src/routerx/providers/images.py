@@ -16,13 +16,18 @@ from __future__ import annotations
 import asyncio
 import binascii
 import ipaddress
-import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from routerx.core.outbound_guard import (
+    GuardedResolver,
+    IPNetwork,
+    Resolve,
+    address_allowed,
+    system_resolve,
+)
 from routerx.providers.errors import RequestRejected
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -43,11 +48,6 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 MIME_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-Resolve = Callable[[str, int], Awaitable[list[str]]]
 
 
 class ImageRejected(RequestRejected):
@@ -167,65 +167,8 @@ def parse_data_url(
     return mime, data
 
 
-def is_public_address(address: IPAddress) -> bool:
-    """True for addresses reachable on the public internet; IPv4 embedded in IPv6 is unwrapped."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            return is_public_address(embedded)
-        if address.is_site_local:
-            return False
-    return address.is_global and not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
-
-
 class _ForbiddenAddressError(Exception):
     """Raised inside the connector, before any connection to a refused address."""
-
-
-async def system_resolve(host: str, port: int) -> list[str]:
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-class _GuardedResolver(AbstractResolver):
-    """The connector's resolver: what it returns is what aiohttp connects to."""
-
-    def __init__(self, fetcher: ImageFetcher) -> None:
-        self._fetcher = fetcher
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        # A lookup failure (OSError) surfaces from aiohttp as a connector error: "could not
-        # be fetched", not "forbidden".
-        addresses = await self._fetcher.resolve(host, port)
-        if not addresses:
-            raise OSError(f"no address for {host}")
-        for address in addresses:
-            self._fetcher.check_address(address)
-        return [
-            {
-                "hostname": host,
-                "host": address,
-                "port": port,
-                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
-                "proto": 0,
-                "flags": 0,
-            }
-            for address in addresses
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 class ImageFetcher:
@@ -252,19 +195,13 @@ class ImageFetcher:
         self._session: aiohttp.ClientSession | None = None
 
     def check_address(self, raw: str) -> None:
-        try:
-            address = ipaddress.ip_address(raw.split("%", 1)[0])
-        except ValueError:
-            raise _ForbiddenAddressError from None
-        if any(address in network for network in self.allowed):
-            return
-        if not is_public_address(address):
+        if not address_allowed(raw, self.allowed):
             raise _ForbiddenAddressError
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
-                resolver=_GuardedResolver(self), use_dns_cache=False, limit_per_host=16
+                resolver=GuardedResolver(self), use_dns_cache=False, limit_per_host=16
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,

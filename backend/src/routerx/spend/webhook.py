@@ -10,51 +10,20 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import socket
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from routerx.providers.images import is_public_address, system_resolve
+from routerx.core.outbound_guard import GuardedResolver, Resolve, address_allowed, system_resolve
 
 log = logging.getLogger("routerx.spend")
-Resolve = Callable[[str, int], Awaitable[list[str]]]
 Sleep = Callable[[float], Awaitable[None]]
 
 
 class ForbiddenWebhookAddress(Exception):
     pass
-
-
-class _Resolver(AbstractResolver):
-    def __init__(self, sender: WebhookSender) -> None:
-        self._sender = sender
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        addresses = await self._sender.resolve(host, port)
-        if not addresses:
-            raise OSError(f"no address for {host}")
-        for address in addresses:
-            self._sender.check_address(address)
-        return [
-            {
-                "hostname": host,
-                "host": address,
-                "port": port,
-                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
-                "proto": 0,
-                "flags": 0,
-            }
-            for address in addresses
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 class WebhookSender:
@@ -77,18 +46,12 @@ class WebhookSender:
         self._session: aiohttp.ClientSession | None = None
 
     def check_address(self, raw: str) -> None:
-        try:
-            address = ipaddress.ip_address(raw.split("%", 1)[0])
-        except ValueError:
-            raise ForbiddenWebhookAddress(raw) from None
-        if any(address in network for network in self.allowed):
-            return
-        if not is_public_address(address):
+        if not address_allowed(raw, self.allowed):
             raise ForbiddenWebhookAddress(raw)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(resolver=_Resolver(self), use_dns_cache=False)
+            connector = aiohttp.TCPConnector(resolver=GuardedResolver(self), use_dns_cache=False)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 trust_env=False,
