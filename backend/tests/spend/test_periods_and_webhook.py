@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from routerx.spend import periods
 from routerx.spend.periods import period_end, period_key, period_start
 from routerx.spend.webhook import WebhookSender
 from tests.support.processes import free_port
@@ -40,6 +41,19 @@ def test_periods_follow_utc_calendar_boundaries(
 def test_a_lifetime_budget_never_resets() -> None:
     assert period_key("lifetime", at("2026-12-03T10:00:00")) == "lifetime"
     assert period_end("lifetime", at("2026-12-03T10:00:00")) is None
+
+
+def test_period_keys_are_cached_per_minute_in_a_bounded_cache() -> None:
+    # Every request asks for its budgets' period keys: one entry per period and minute, and the
+    # cache is emptied before it passes 65 entries, however long the process runs.
+    periods._KEYS.clear()
+    minute = at("2026-12-03T10:00:00")
+    for second in range(60):
+        assert period_key("day", minute + second) == "2026-12-03"
+    assert len(periods._KEYS) == 1
+    for later in range(1, 500):
+        period_key("day", minute + 60 * later)
+        assert len(periods._KEYS) <= 65
 
 
 async def receiver(statuses: list[int]) -> tuple[web.AppRunner, list[Any], str]:
