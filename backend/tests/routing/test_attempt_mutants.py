@@ -145,3 +145,61 @@ async def test_a_client_error_carries_the_upstream_error_and_its_target() -> Non
         await attempt.run(perform)
     assert raised.value.error is upstream and raised.value.target is attempt.target
     assert str(raised.value) == "bad field"
+
+
+CONTENT = b'{"choices":[{"index":0,"delta":{"content":"hi"}}]}'
+ROLE_ONLY = b'{"choices":[{"index":0,"delta":{"role":"assistant"}}]}'
+PROMPT_FILTER = b'{"choices":[],"prompt_filter_results":[{"prompt_index":0}]}'
+
+
+def breaker_calls(attempt: TargetAttempt) -> tuple[int, int]:
+    view = attempt.breakers.view(attempt.target.breaker)
+    return (0, 0) if view is None else (view.calls_in_window, view.failures_in_window)
+
+
+async def opened(attempt: TargetAttempt, *chunks: bytes) -> StreamStart:
+    async def stream() -> AsyncGenerator[bytes, None]:
+        for chunk in chunks:
+            yield chunk
+        await asyncio.Event().wait()
+
+    return await attempt.open_stream(stream(), StreamStats())
+
+
+async def test_the_prompt_filter_chunk_is_dropped_and_empty_chunks_held() -> None:
+    start = await opened(attempt_at([]), PROMPT_FILTER, ROLE_ONLY, CONTENT)
+    assert start.first == [ROLE_ONLY, CONTENT]
+    await start.chunks.aclose()
+
+
+async def test_a_cancelled_stream_is_settled_once_and_neutral_to_the_breaker() -> None:
+    log: list[Attempt] = []
+    attempt = attempt_at(log)
+    start = await opened(attempt, CONTENT)
+    attempt.stream_cancelled(start.stats)
+    attempt.stream_cancelled(start.stats)  # a second end changes nothing
+    attempt.stream_ended(start.stats)
+    await start.chunks.aclose()
+    assert [(a.outcome, a.status) for a in log] == [("cancelled", None)]
+    assert breaker_calls(attempt) == (0, 0)
+
+
+async def test_a_completed_stream_is_one_success_with_status_200() -> None:
+    log: list[Attempt] = []
+    attempt = attempt_at(log)
+    start = await opened(attempt, CONTENT)
+    attempt.stream_ended(start.stats)
+    attempt.stream_ended(start.stats)
+    await start.chunks.aclose()
+    assert [(a.outcome, a.status) for a in log] == [("success", 200)]
+    assert breaker_calls(attempt) == (1, 0)
+
+
+def test_each_timeout_is_capped_by_what_is_left_of_the_deadline() -> None:
+    attempt = attempt_at([])
+    assert attempt._capped(30.0) == 30.0  # no deadline given: the provider's own timeout
+    attempt.budget_s = 2.5
+    assert attempt._capped(30.0) == 2.5
+    assert attempt._capped(1.0) == 1.0
+    attempt.budget_s = -0.5  # the deadline has passed: no time at all, never a negative one
+    assert attempt._capped(30.0) == 0.0
