@@ -84,7 +84,11 @@ TARGETS: dict[str, Target] = {
     ),
     "chat-front": Target(
         "routerx.gateway.fronts.chat",
-        ("tests/gateway/test_pipeline_seam.py", "tests/gateway/test_openai_sdk.py"),
+        (
+            "tests/gateway/test_chat_front.py",
+            "tests/gateway/test_pipeline_seam.py",
+            "tests/gateway/test_openai_sdk.py",
+        ),
     ),
     "messages-stream": Target(
         "routerx.gateway.fronts.messages.stream",
