@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from routerx.providers import http
 from routerx.providers.errors import FailureKind, UpstreamError
 from routerx.providers.http import HttpClient
+from routerx.telemetry import metrics
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.gemini_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI
@@ -43,6 +45,47 @@ async def test_openai_stream_without_done_is_complete_once_finished(
     stats, chunks = await harness.stream(requests.text(stream=True))
 
     assert stats.finish_reason == "stop" and chunks
+
+
+SSE_ADAPTERS = (*ADAPTERS, "vertex", "vertex_anthropic")  # Bedrock frames its own events
+
+
+@pytest.mark.parametrize("adapter", SSE_ADAPTERS)
+async def test_a_malformed_stream_event_is_skipped_and_counted(
+    adapter: str, fakes: dict[str, FakeUpstream], http_client: HttpClient
+) -> None:
+    """One `data:` line that is not JSON, after the first chunk: the stream goes on to its end
+    with every word, and the skip is counted for the provider."""
+    fake = fakes[adapter]
+    fake.script(Scenario(malformed_after_chunks=1))
+    harness = build_harness(adapter, fake, http_client)
+    skipped = metrics.MALFORMED_STREAM_EVENTS.labels(harness.provider.config.name)
+    before = skipped._value.get()
+
+    stats, chunks = await harness.stream(requests.text(stream=True))
+
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == Scenario().text
+    assert stats.finish_reason == "stop" and stats.usage is not None
+    assert skipped._value.get() == before + 1
+
+
+@pytest.mark.parametrize("adapter", (*ADAPTERS, "bedrock", "vertex", "vertex_anthropic"))
+async def test_an_answer_over_the_upstream_body_limit_is_a_protocol_error(
+    adapter: str,
+    fakes: dict[str, FakeUpstream],
+    http_client: HttpClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every adapter reads a non-stream answer through the bounded reader: an upstream cannot
+    make the gateway buffer more than MAX_UPSTREAM_BODY_BYTES (here lowered to 64 bytes)."""
+    monkeypatch.setattr(http, "MAX_UPSTREAM_BODY_BYTES", 64)
+    harness = build_harness(adapter, fakes[adapter], http_client)
+
+    with pytest.raises(UpstreamError, match="larger than RouterX accepts") as caught:
+        await harness.complete(requests.text())
+
+    assert caught.value.kind is FailureKind.PROTOCOL
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)

@@ -29,6 +29,7 @@ from routerx.providers.base import Provider, ProviderConfig, StreamStats
 from routerx.providers.errors import RequestRejected, UpstreamError
 from routerx.routing.attempt import ClientError, StreamStart, TargetAttempt
 from routerx.routing.breaker_gate import ProviderBreakers
+from routerx.routing.commit import ChunkDelta
 from routerx.routing.rules import PlannedTarget, RoutePlan
 from routerx.telemetry import metrics
 from routerx.wire.openai import CompletionTokensDetails, Message, PromptTokensDetails, Usage
@@ -45,19 +46,9 @@ def accepts_prefill(provider: ProviderConfig) -> bool:
     return provider.type in PREFILL_TYPES
 
 
-class _Delta(msgspec.Struct):
-    content: str | None = None
-    tool_calls: Any = None
-    function_call: Any = None
-    refusal: str | None = None
-    reasoning_content: str | None = None
-    reasoning: str | None = None
-    audio: Any = None
-
-
 class _Choice(msgspec.Struct):
     index: int = 0
-    delta: _Delta | None = None
+    delta: ChunkDelta | None = None
     finish_reason: str | None = None
 
 

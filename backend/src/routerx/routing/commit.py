@@ -38,7 +38,9 @@ class ChunkKind(Enum):
     FILTER = "filter"  # dropped
 
 
-class _Delta(msgspec.Struct):
+class ChunkDelta(msgspec.Struct):
+    """The fields of a chunk's `delta` that carry an answer (what commits a stream)."""
+
     content: str | None = None
     tool_calls: Any = None
     function_call: Any = None
@@ -49,7 +51,7 @@ class _Delta(msgspec.Struct):
 
 
 class _Choice(msgspec.Struct):
-    delta: _Delta | None = None
+    delta: ChunkDelta | None = None
     finish_reason: str | None = None
 
 

@@ -6,7 +6,7 @@ answered natively (providers.anthropic.native); any other is translated from Cha
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 
 import msgspec
@@ -28,6 +28,7 @@ from routerx.providers.anthropic.response import (
 from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
 from routerx.providers.http import (
     HttpClient,
+    SSEEvent,
     protocol_error,
     read_answer,
     skipped_malformed_event,
@@ -37,6 +38,28 @@ from routerx.providers.http import (
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"
+
+
+async def anthropic_stream(
+    events: AsyncIterator[SSEEvent], call: Call, stats: StreamStats, provider: str
+) -> AsyncGenerator[bytes, None]:
+    """A Messages event stream translated to chat completion chunks (Anthropic's API and Vertex
+    AI's). An event that is not JSON is skipped; a stream without `message_stop` ended early."""
+    translator = StreamTranslator(provider, call.request_id, call.upstream_model)
+    async for event in events:
+        try:
+            decoded = decode_event(event.data)
+        except msgspec.DecodeError:
+            skipped_malformed_event(provider)
+            continue
+        for chunk in translator.on_event(decoded):
+            stats.chunks += 1
+            yield chunk
+        stats.finish_reason = translator.finish_reason
+        if translator.done:
+            stats.usage = translator.usage
+            return
+    raise stream_ended_early(provider)
 
 
 class AnthropicProvider:
@@ -83,25 +106,13 @@ class AnthropicProvider:
             return
         body = self._body(call, stream=True)
         name = self.config.name
-        translator = StreamTranslator(name, call.request_id, call.upstream_model)
         async with (
             self.http.post(self.config, self.url, self.headers, body) as response,
             aclosing(sse_events(response, name)) as events,
+            aclosing(anthropic_stream(events, call, stats, name)) as chunks,
         ):
-            async for event in events:
-                try:
-                    decoded = decode_event(event.data)
-                except msgspec.DecodeError:
-                    skipped_malformed_event(name)
-                    continue
-                for chunk in translator.on_event(decoded):
-                    stats.chunks += 1
-                    yield chunk
-                stats.finish_reason = translator.finish_reason
-                if translator.done:
-                    stats.usage = translator.usage
-                    return
-        raise stream_ended_early(name)
+            async for chunk in chunks:
+                yield chunk
 
     async def _relay(self, body: bytes, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         """Anthropic's own events, each re-framed as it came, tracked for usage and finish."""

@@ -33,7 +33,13 @@ from routerx.providers.bedrock.response import (
 )
 from routerx.providers.config_loader import ProviderConfigError
 from routerx.providers.errors import UpstreamError
-from routerx.providers.http import HttpClient, protocol_error, stream_ended_early, stream_error
+from routerx.providers.http import (
+    HttpClient,
+    protocol_error,
+    read_answer,
+    stream_ended_early,
+    stream_error,
+)
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
 MODEL_ERROR_STATUS = 424
@@ -84,7 +90,7 @@ class BedrockProvider:
 
     async def complete(self, call: Call) -> Completion:
         async with self._post(call, stream=False) as response:
-            data = await response.read()
+            data = await read_answer(response, self.config.name)
         try:
             answer = decode_response(data)
         except msgspec.DecodeError:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from urllib.parse import quote
 
@@ -21,16 +21,17 @@ from routerx.providers.base import (
 from routerx.providers.gemini.embeddings import batch_bodies, decode_batch_response, text_only
 from routerx.providers.gemini.request import gemini_body
 from routerx.providers.gemini.response import (
-    GenerateContentResponse,
     StreamTranslator,
     completion_from_response,
     decode_response,
 )
 from routerx.providers.http import (
     HttpClient,
+    SSEEvent,
     answered_with_error,
     protocol_error,
     read_answer,
+    skipped_malformed_event,
     sse_events,
     stream_ended_early,
     stream_error,
@@ -39,6 +40,44 @@ from routerx.wire.embeddings import embedding_list_body
 
 GEMINI_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
+
+
+def gemini_completion(data: bytes, call: Call, provider: str) -> Completion:
+    """A `GenerateContentResponse` body as a chat completion (Gemini's API and Vertex AI's)."""
+    try:
+        answer = decode_response(data)
+    except msgspec.DecodeError:
+        raise protocol_error(provider) from None
+    if answer.error is not None:
+        raise answered_with_error(provider)
+    payload, usage, finish = completion_from_response(answer, call.request_id, call.upstream_model)
+    return Completion(payload, usage, finish)
+
+
+async def gemini_stream(
+    events: AsyncIterator[SSEEvent], call: Call, stats: StreamStats, provider: str
+) -> AsyncGenerator[bytes, None]:
+    """A `streamGenerateContent?alt=sse` stream as chat completion chunks (Gemini's API and
+    Vertex AI's). An event that is not JSON is skipped; an error object ends the stream."""
+    translator = StreamTranslator(call.request_id, call.upstream_model)
+    async for event in events:
+        try:
+            answer = decode_response(event.data)
+        except msgspec.DecodeError:
+            skipped_malformed_event(provider)
+            continue
+        if answer.error is not None:
+            raise stream_error(provider)
+        for chunk in translator.on_response(answer):
+            stats.chunks += 1
+            yield chunk
+        stats.finish_reason = translator.finish_reason
+    if translator.finish_reason is None:
+        raise stream_ended_early(provider)
+    stats.usage = translator.usage
+    for chunk in translator.close():
+        stats.chunks += 1
+        yield chunk
 
 
 class GeminiProvider:
@@ -82,45 +121,21 @@ class GeminiProvider:
     async def _body(self, call: Call) -> bytes:
         return msgspec.json.encode(await gemini_body(call.request, self.http.images))
 
-    def _decode(self, data: bytes) -> GenerateContentResponse:
-        try:
-            return decode_response(data)
-        except msgspec.DecodeError:
-            raise protocol_error(self.config.name) from None
-
     async def complete(self, call: Call) -> Completion:
         body = await self._body(call)
         url = self.url_for(call.upstream_model, stream=False)
         async with self.http.post(self.config, url, self.headers, body) as response:
             data = await read_answer(response, self.config.name)
-        answer = self._decode(data)
-        if answer.error is not None:
-            raise answered_with_error(self.config.name)
-        payload, usage, finish = completion_from_response(
-            answer, call.request_id, call.upstream_model
-        )
-        return Completion(payload, usage, finish)
+        return gemini_completion(data, call, self.config.name)
 
     async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         body = await self._body(call)
         url = self.url_for(call.upstream_model, stream=True)
         name = self.config.name
-        translator = StreamTranslator(call.request_id, call.upstream_model)
         async with (
             self.http.post(self.config, url, self.headers, body) as response,
             aclosing(sse_events(response, name)) as events,
+            aclosing(gemini_stream(events, call, stats, name)) as chunks,
         ):
-            async for event in events:
-                answer = self._decode(event.data)
-                if answer.error is not None:
-                    raise stream_error(name)
-                for chunk in translator.on_response(answer):
-                    stats.chunks += 1
-                    yield chunk
-                stats.finish_reason = translator.finish_reason
-        if translator.finish_reason is None:
-            raise stream_ended_early(name)
-        stats.usage = translator.usage
-        for chunk in translator.close():
-            stats.chunks += 1
-            yield chunk
+            async for chunk in chunks:
+                yield chunk

@@ -21,28 +21,14 @@ from urllib.parse import quote
 
 import msgspec
 
+from routerx.providers.anthropic.provider import anthropic_stream
 from routerx.providers.anthropic.request import anthropic_body
-from routerx.providers.anthropic.response import (
-    StreamTranslator as AnthropicTranslator,
-)
-from routerx.providers.anthropic.response import (
-    completion_from_message,
-    decode_event,
-    decode_message,
-)
+from routerx.providers.anthropic.response import completion_from_message, decode_message
 from routerx.providers.base import Call, Completion, ProviderConfig, StreamStats
 from routerx.providers.config_loader import ProviderConfigError
+from routerx.providers.gemini.provider import gemini_completion, gemini_stream
 from routerx.providers.gemini.request import gemini_body
-from routerx.providers.gemini.response import StreamTranslator as GeminiTranslator
-from routerx.providers.gemini.response import completion_from_response, decode_response
-from routerx.providers.http import (
-    HttpClient,
-    answered_with_error,
-    protocol_error,
-    sse_events,
-    stream_ended_early,
-    stream_error,
-)
+from routerx.providers.http import HttpClient, protocol_error, read_answer, sse_events
 from routerx.providers.vertex.auth import token_source
 
 ANTHROPIC_VERSION = "vertex-2023-10-16"
@@ -105,10 +91,10 @@ class VertexProvider:
         url = self.url_for(call.upstream_model, stream=False)
         headers = await self._headers()
         async with self.http.post(self.config, url, headers, body) as response:
-            data = await response.read()
+            data = await read_answer(response, self.config.name)
         if is_anthropic_model(call.upstream_model):
             return self._anthropic_completion(data, call)
-        return self._gemini_completion(data, call)
+        return gemini_completion(data, call, self.config.name)
 
     def _anthropic_completion(self, data: bytes, call: Call) -> Completion:
         try:
@@ -120,73 +106,16 @@ class VertexProvider:
         )
         return Completion(payload, usage, finish)
 
-    def _gemini_completion(self, data: bytes, call: Call) -> Completion:
-        try:
-            answer = decode_response(data)
-        except msgspec.DecodeError:
-            raise protocol_error(self.config.name) from None
-        if answer.error is not None:
-            raise answered_with_error(self.config.name)
-        payload, usage, finish = completion_from_response(
-            answer, call.request_id, call.upstream_model
-        )
-        return Completion(payload, usage, finish)
-
-    def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
-        if is_anthropic_model(call.upstream_model):
-            return self._anthropic_stream(call, stats)
-        return self._gemini_stream(call, stats)
-
-    async def _gemini_stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
+    async def stream(self, call: Call, stats: StreamStats) -> AsyncGenerator[bytes, None]:
         name = self.config.name
+        translate = anthropic_stream if is_anthropic_model(call.upstream_model) else gemini_stream
         body = await self._body(call, stream=True)
         url = self.url_for(call.upstream_model, stream=True)
         headers = await self._headers()
-        translator = GeminiTranslator(call.request_id, call.upstream_model)
         async with (
             self.http.post(self.config, url, headers, body) as response,
             aclosing(sse_events(response, name)) as events,
+            aclosing(translate(events, call, stats, name)) as chunks,
         ):
-            async for event in events:
-                try:
-                    answer = decode_response(event.data)
-                except msgspec.DecodeError:
-                    raise protocol_error(name) from None
-                if answer.error is not None:
-                    raise stream_error(name)
-                for chunk in translator.on_response(answer):
-                    stats.chunks += 1
-                    yield chunk
-                stats.finish_reason = translator.finish_reason
-        if translator.finish_reason is None:
-            raise stream_ended_early(name)
-        stats.usage = translator.usage
-        for chunk in translator.close():
-            stats.chunks += 1
-            yield chunk
-
-    async def _anthropic_stream(
-        self, call: Call, stats: StreamStats
-    ) -> AsyncGenerator[bytes, None]:
-        name = self.config.name
-        body = await self._body(call, stream=True)
-        url = self.url_for(call.upstream_model, stream=True)
-        headers = await self._headers()
-        translator = AnthropicTranslator(name, call.request_id, call.upstream_model)
-        async with (
-            self.http.post(self.config, url, headers, body) as response,
-            aclosing(sse_events(response, name)) as events,
-        ):
-            async for event in events:
-                try:
-                    decoded = decode_event(event.data)
-                except msgspec.DecodeError:
-                    raise protocol_error(name) from None
-                for chunk in translator.on_event(decoded):
-                    stats.chunks += 1
-                    yield chunk
-                stats.finish_reason = translator.finish_reason
-                if translator.done:
-                    stats.usage = translator.usage
-                    return
-        raise stream_ended_early(name)
+            async for chunk in chunks:
+                yield chunk
