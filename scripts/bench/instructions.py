@@ -182,6 +182,7 @@ def start_routerx(
     services: Services,
     database: str,
     source: Path | None,
+    budgets: bool = False,
 ) -> tuple[Service, int]:
     database_url = targets.fresh_database(database)
     port = free_port()
@@ -198,7 +199,7 @@ def start_routerx(
         )
     upstream_base = upstream.url.removesuffix("/v1/chat/completions")
     subprocess.run(  # noqa: S603 - the routes are configured with the measured version's code
-        [PYTHON, "-c", _CONFIGURE, database_url, upstream_base],
+        [PYTHON, "-c", _CONFIGURE, database_url, upstream_base, "budgets" if budgets else ""],
         env=env,
         cwd=Path(__file__).resolve().parents[2],
         check=True,
@@ -213,7 +214,7 @@ def start_routerx(
 
 _CONFIGURE = (
     "import asyncio, sys; from scripts.bench import targets; "
-    "asyncio.run(targets._configure_routes(sys.argv[1], sys.argv[2]))"
+    "asyncio.run(targets._configure_routes(sys.argv[1], sys.argv[2], bool(sys.argv[3])))"
 )
 
 
@@ -294,7 +295,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--surfaces", default="chat,chat-stream,responses,messages", help="RouterX surfaces"
     )
-    parser.add_argument("--targets", default="floor,routerx", help="floor,routerx")
+    parser.add_argument(
+        "--targets",
+        default="floor,routerx",
+        help="floor,routerx,routerx-budgets (RouterX with budgets on the tenant and its key)",
+    )
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--source", type=Path, help="measure RouterX from this backend/src")
     parser.add_argument("--output", type=Path, default=RESULTS / "instructions.md")
@@ -325,18 +330,22 @@ def main(argv: list[str]) -> int:
                 chosen = [surfaces(targets.FLOOR_KEY)[name] for name in FLOOR_SURFACES]
                 counts += measure(grind, service, port, chosen, args, say)
                 service.stop()
-            if "routerx" in names:
+            for name in (n for n in ("routerx", "routerx-budgets") if n in names):
                 if args.database == "postgres":
                     install.ensure_services()
-                grind = Callgrind(out_dir, "routerx")
-                say("starting RouterX under callgrind (a minute or more)")
-                service, port = start_routerx(grind, upstream, services, args.database, args.source)
+                grind = Callgrind(out_dir, name)
+                say(f"starting {name} under callgrind (a minute or more)")
+                service, port = start_routerx(
+                    grind, upstream, services, args.database, args.source, name != "routerx"
+                )
                 table = surfaces(targets.ROUTERX_KEY)
-                chosen = [table[name] for name in args.surfaces.split(",") if name]
+                chosen = [table[surface] for surface in args.surfaces.split(",") if surface]
                 counts += measure(grind, service, port, chosen, args, say)
+                service.stop()
+                targets.drop_database(args.database)
         finally:
             services.stop_all()
-            if "routerx" in args.targets:
+            if "routerx" in args.targets:  # routerx and routerx-budgets
                 targets.drop_database(args.database)
     text = render(counts, args)
     args.output.write_text(text)

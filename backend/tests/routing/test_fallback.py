@@ -66,14 +66,6 @@ def fail(status: int | None = 500, retry_after: float | None = None) -> Behaviou
     return answer
 
 
-def never() -> Behaviour:
-    async def answer() -> str:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    return answer
-
-
 def outcomes(attempts: list[Attempt]) -> list[tuple[str, str, bool]]:
     return [(a.provider, a.outcome, a.hedged) for a in attempts]
 
@@ -132,14 +124,29 @@ async def test_open_breaker_is_skipped_and_all_open_reports_the_wait() -> None:
 
 
 async def test_hedge_races_a_slow_primary_and_cancels_the_loser() -> None:
+    """The hedge wins; the primary, still waiting, is cancelled (not left running) and, having
+    produced nothing, has nothing to discard."""
     run = run_for(("a", "b"), hedge_ms=10)
     discarded: list[str] = []
+    loser_cancelled = asyncio.Event()
 
     async def discard(result: str) -> None:
         discarded.append(result)
 
-    result, target = await run.run(scripted({"a": [never()], "b": [ok("hedge won")]}), discard)
+    async def waits_for_ever() -> str:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            loser_cancelled.set()
+            raise
+        raise AssertionError("unreachable")
+
+    result, target = await run.run(
+        scripted({"a": [waits_for_ever], "b": [ok("hedge won")]}), discard
+    )
     assert (result, target.provider.name) == ("hedge won", "b")
+    assert loser_cancelled.is_set(), "the losing primary was left running"
+    assert discarded == []
     assert sorted(outcomes(run.attempts)) == [("a", "cancelled", False), ("b", "success", True)]
 
 
