@@ -1,7 +1,7 @@
 """The official openai and anthropic SDKs reach the Bedrock and Vertex fakes through a running
 gateway (ENABLE_REAL_CALLS=true): plain, streamed, tools, images; throttling fails over to the
-other cloud; context windows skip targets or refuse before any upstream call; latency balancing
-and the automatic hedge delay act on what the gateway measured."""
+other cloud, both ways; context windows skip targets or refuse before any upstream call; latency
+balancing and the automatic hedge delay act on what the gateway measured."""
 
 from __future__ import annotations
 
@@ -43,6 +43,13 @@ RULES: dict[str, tuple[list[tuple[str, str, int]], dict[str, Any]]] = {
         [("bedrock", "meta.llama3-70b-instruct-v1:0", 0), ("vertex", "gemini-2.5-flash", 1)],
         {},
     ),
+    **{  # one Vertex target per status: each its own breaker
+        f"vertex-failover-{status}": (
+            [("vertex", f"claude-sonnet-4@2025{status}", 0), ("bedrock", CLAUDE_ON_BEDROCK, 1)],
+            {},
+        )
+        for status in (429, 500, 503)
+    },
     "tiny-then-vertex": ([("bedrock", TINY, 0), ("vertex", "gemini-2.5-flash", 1)], {}),
     "tiny-only": ([("bedrock", TINY, 0)], {}),
     "mid-then-large": ([("bedrock", MID, 0), ("vertex", "gemini-2.5-flash", 1)], {}),
@@ -213,23 +220,61 @@ async def test_tool_calls_and_images(
     assert base64.b64encode(PNG).decode() in json.dumps(fake.requests[-1].body)
 
 
-async def test_the_anthropic_sdk_reaches_bedrock(
-    gateway: ServerProcess, bedrock_fake: FakeBedrock
+@pytest.mark.parametrize(("model", "provider"), CLOUD_MODELS)
+async def test_the_anthropic_sdk_reaches_both_clouds(
+    model: str,
+    provider: str,
+    gateway: ServerProcess,
+    bedrock_fake: FakeBedrock,
+    vertex_fake: FakeVertex,
 ) -> None:
-    bedrock_fake.script(Scenario(text="Messages through Converse."))
+    """`/v1/messages` with the anthropic SDK: plain, streamed, a tool call and an image."""
+    fake = bedrock_fake if provider == "bedrock" else vertex_fake
+    plain = Scenario(text="Messages through the cloud.", prompt_tokens=21)
+    fake.script(plain, plain, Scenario(tool_call=ToolCallSpec("get_weather", {"city": "Paris"})))
+    image = base64.b64encode(PNG).decode()
+    hello: list[anthropic.types.MessageParam] = [{"role": "user", "content": "Hello"}]
 
     async with anthropic.AsyncAnthropic(
         base_url=gateway.url, api_key=DEMO_KEY, max_retries=0
     ) as client:
-        message = await client.messages.create(
-            model="claude-on-bedrock",
+        message = await client.messages.create(model=model, max_tokens=64, messages=hello)
+        async with client.messages.stream(model=model, max_tokens=64, messages=hello) as stream:
+            streamed = await stream.get_final_message()
+        tool_use = await client.messages.create(
+            model=model,
             max_tokens=64,
-            messages=[{"role": "user", "content": "Hello"}],
+            messages=[{"role": "user", "content": "Weather in Paris?"}],
+            tools=[{"name": "get_weather", "input_schema": {"type": "object"}}],
+        )
+        described = await client.messages.create(
+            model=model,
+            max_tokens=64,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is this?"},
+                        {
+                            "type": "image",
+                            "source": {"type": "base64", "media_type": "image/png", "data": image},
+                        },
+                    ],
+                }
+            ],
         )
 
-    assert message.content[0].type == "text"
-    assert message.content[0].text == "Messages through Converse."
-    assert bedrock_fake.requests[-1].body["inferenceConfig"]["maxTokens"] == 64
+    for answer in (message, streamed):
+        assert [block.type for block in answer.content] == ["text"]
+        assert answer.content[0].type == "text" and answer.content[0].text == plain.text
+        assert answer.stop_reason == "end_turn"
+        assert (answer.usage.input_tokens, answer.usage.output_tokens) == (21, 7)
+    [call] = [block for block in tool_use.content if block.type == "tool_use"]
+    assert (call.name, call.input) == ("get_weather", {"city": "Paris"})
+    assert tool_use.stop_reason == "tool_use"
+    assert described.content[0].type == "text" and described.content[0].text
+    assert image in json.dumps(fake.requests[-1].body)
+    assert len(fake.requests) == 4
 
 
 @pytest.mark.parametrize("status", [429, 503, 424])
@@ -249,6 +294,32 @@ async def test_throttling_and_errors_fail_over_to_the_other_cloud(
     assert raw.headers["x-routerx-attempts"].startswith(
         f"bedrock;failure;{status if status != 424 else 502}"
     )
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_vertex_throttling_and_errors_fail_over_to_bedrock(
+    status: int, gateway: ServerProcess, bedrock_fake: FakeBedrock, vertex_fake: FakeVertex
+) -> None:
+    vertex_fake.always(Scenario.fail(status))
+    bedrock_fake.script(Scenario(text="Bedrock took over."), Scenario(text="Bedrock took over."))
+    messages: list[openai.types.chat.ChatCompletionMessageParam] = [
+        {"role": "user", "content": "Hello"}
+    ]
+
+    async with sdk(gateway) as client:
+        raw = await client.chat.completions.with_raw_response.create(
+            model=f"vertex-failover-{status}", messages=messages
+        )
+        stream = await client.chat.completions.create(
+            model=f"vertex-failover-{status}", messages=messages, stream=True
+        )
+        chunks = [chunk async for chunk in stream]
+
+    assert raw.parse().choices[0].message.content == "Bedrock took over."
+    assert raw.headers["x-routerx-provider"] == "bedrock"
+    assert raw.headers["x-routerx-attempts"].startswith(f"vertex;failure;{status}")
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Bedrock took over."
 
 
 async def test_a_target_whose_window_is_too_small_is_skipped(
