@@ -1,5 +1,5 @@
 """Adapters report the usage details that change cost: Anthropic's cache writes split by lifetime,
-Gemini's cached and thinking tokens, OpenAI's audio tokens."""
+Gemini's cached, thinking and audio tokens, OpenAI's audio tokens."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import msgspec
 
 from routerx.providers.anthropic.response import decode_message
-from routerx.providers.gemini.response import UsageMetadata
+from routerx.providers.gemini.response import ModalityTokenCount, UsageMetadata
 from routerx.spend.cost import cost_of
 from routerx.spend.money import usd
 from routerx.spend.prices import PriceBook
@@ -54,6 +54,31 @@ def test_gemini_cached_and_thinking_tokens() -> None:
     assert cost is not None and usd(cost) == Decimal(
         "0.00134"
     )  # 2000 x .30 + 8000 x .03 + 200 x 2.5
+
+
+def test_gemini_audio_prompt_tokens_are_billed_at_the_audio_rate() -> None:
+    """`promptTokensDetails` per modality: the AUDIO part at the audio rate, IMAGE at text's."""
+    metadata = msgspec.json.decode(
+        b'{"promptTokenCount":1000,"candidatesTokenCount":10,"totalTokenCount":1010,'
+        b'"promptTokensDetails":[{"modality":"TEXT","tokenCount":342},'
+        b'{"modality":"IMAGE","tokenCount":258},{"modality":"AUDIO","tokenCount":400}]}',
+        type=UsageMetadata,
+    )
+    usage = metadata.to_openai()
+    details = usage.prompt_tokens_details
+    assert details is not None and details is not msgspec.UNSET
+    assert (details.audio_tokens, details.cached_tokens) == (400, 0)
+    cost = cost_of(usage, BOOK.rates("gemini", "gemini-2.5-flash"))
+    assert cost is not None and usd(cost) == Decimal("0.000605")  # 600 x .30 + 400 x 1 + 10 x 2.5
+
+
+def test_gemini_usage_without_audio_has_no_audio_detail() -> None:
+    usage = UsageMetadata(
+        prompt_token_count=100,
+        total_token_count=100,
+        prompt_tokens_details=[ModalityTokenCount("TEXT", 100)],
+    ).to_openai()
+    assert usage.prompt_tokens_details is msgspec.UNSET
 
 
 def test_openai_audio_tokens_are_read_from_the_usage() -> None:

@@ -58,12 +58,20 @@ class Candidate(msgspec.Struct, rename="camel"):
     index: int = 0
 
 
+class ModalityTokenCount(msgspec.Struct, rename="camel"):
+    modality: str = ""
+    token_count: int = 0
+
+
 class UsageMetadata(msgspec.Struct, rename="camel"):
     prompt_token_count: int = 0
     candidates_token_count: int = 0
     thoughts_token_count: int | None = None
     cached_content_token_count: int | None = None
     total_token_count: int = 0
+    # The prompt's tokens per modality (TEXT, IMAGE, AUDIO, VIDEO, DOCUMENT): audio is billed
+    # at its own rate; image and video tokens at the text rate.
+    prompt_tokens_details: list[ModalityTokenCount] | None = None
 
     def to_openai(self) -> Usage:
         # OpenAI counts reasoning tokens as completion tokens, and cached ones as prompt tokens.
@@ -71,8 +79,16 @@ class UsageMetadata(msgspec.Struct, rename="camel"):
         usage = make_usage(self.prompt_token_count, completion, self.total_token_count)
         if self.thoughts_token_count is not None:
             usage.completion_tokens_details = CompletionTokensDetails(self.thoughts_token_count)
-        if self.cached_content_token_count is not None:
-            usage.prompt_tokens_details = PromptTokensDetails(self.cached_content_token_count)
+        audio = sum(
+            part.token_count
+            for part in self.prompt_tokens_details or ()
+            if part.modality == "AUDIO"
+        )
+        if self.cached_content_token_count is not None or audio:
+            details = PromptTokensDetails(self.cached_content_token_count or 0)
+            if audio:
+                details.audio_tokens = audio
+            usage.prompt_tokens_details = details
         return usage
 
 
