@@ -1,4 +1,5 @@
-"""A running gateway probes a provider whose health checks are on, and counts the probes."""
+"""A running gateway probes a provider whose health checks are on, and counts and prices the
+probes."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ async def test_the_gateway_probes_on_its_own_and_accounts_for_it(
             type="openai_compatible",
             base_url=f"{probed.url}/v1",
             capabilities=["text"],
-            settings={"health_check": {"enabled": True, "interval_s": 1, "model": "probe-model"}},
+            settings={"health_check": {"enabled": True, "interval_s": 1, "model": "gpt-4.1-mini"}},
         )
         await bump_config_version()
     server: ServerProcess = await start_server(
@@ -48,7 +49,7 @@ async def test_the_gateway_probes_on_its_own_and_accounts_for_it(
         while len(probed.requests) < 2 and loop.time() < deadline:
             await asyncio.sleep(0.05)
         assert len(probed.requests) >= 2, server.output()
-        assert probed.requests[0].body["model"] == "probe-model"
+        assert probed.requests[0].body["model"] == "gpt-4.1-mini"
         assert probed.requests[0].body["max_tokens"] == 1
 
         async with (
@@ -58,6 +59,10 @@ async def test_the_gateway_probes_on_its_own_and_accounts_for_it(
             exposition = await response.text()
         assert 'routerx_health_probes_total{outcome="success",provider="probed"}' in exposition
 
+        assert (
+            'routerx_cost_usd_total{model="gpt-4.1-mini",provider="probed"}' in exposition
+        ), "probes are counted in the cost metric"
+
         rows: list[RequestLog] = []
         while not rows and loop.time() < deadline:
             async with connected(database_url):
@@ -65,6 +70,8 @@ async def test_the_gateway_probes_on_its_own_and_accounts_for_it(
             await asyncio.sleep(0.05)
         assert rows and rows[0].provider == "probed" and rows[0].tenant_id is None
         assert rows[0].total_tokens == 19  # the fake's usage, accounted like any call
+        # priced like any call: 12 prompt tokens x $0.40/M + 7 completion tokens x $1.60/M
+        assert rows[0].cost_picousd == 12 * 400_000 + 7 * 1_600_000
     finally:
         server.stop()
 

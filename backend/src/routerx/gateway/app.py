@@ -109,7 +109,7 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
         retry_policy=RetryPolicy(deadline_s=settings.request_deadline_s),
         spend=build_spend(settings),
     )
-    health = state.health = HealthChecker(breakers, writer.submit)
+    health = state.health = HealthChecker(breakers, writer.submit, price=state.spend.price_probe)
     tracing_on = tracing.configure_tracing(settings.otel_endpoint, span_processor)
 
     async def healthz(request: Request) -> Response:

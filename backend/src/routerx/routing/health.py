@@ -117,11 +117,13 @@ class HealthChecker:
         breakers: ProviderBreakers,
         submit_row: Callable[[LogRow], None],
         *,
+        price: Callable[[LogRow, Usage], None] | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.breakers = breakers
         self.submit_row = submit_row
+        self.price = price
         self.sleep = sleep
         self.rng = rng or random.Random()
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -258,4 +260,8 @@ class HealthChecker:
             metrics.HEALTH_PROBE_TOKENS.labels(config.name, "completion").inc(
                 usage.completion_tokens
             )
+            if self.price is not None:
+                self.price(row, usage)
+        else:
+            row.cost_picousd = 0  # a models listing, or a probe the upstream did not answer
         self.submit_row(row)

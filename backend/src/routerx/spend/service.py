@@ -34,6 +34,7 @@ from routerx.spend.prices import PriceBook
 from routerx.spend.shared_store import SpendStore
 from routerx.spend.sync import SpendSync
 from routerx.spend.webhook import WebhookSender
+from routerx.wire.openai import Usage
 
 if TYPE_CHECKING:
     from routerx.gateway.fronts.base import Canonical
@@ -179,6 +180,11 @@ class SpendService:
             crossings = self.ledger.settle(hold, row.cost_picousd or 0)
             if crossings:
                 self.alerts.crossed(crossings, self.clock.time())
+
+    def price_probe(self, row: LogRow, usage: Usage) -> None:
+        """A health probe's answer: priced and counted in the cost metrics like a request's,
+        charged to no budget (a probe belongs to no tenant)."""
+        self.settle(row, [Billed(row.provider or "", row.upstream_model or "", usage)], None)
 
     async def start(self) -> None:
         if not self._tasks:
