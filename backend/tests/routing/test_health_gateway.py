@@ -59,9 +59,9 @@ async def test_the_gateway_probes_on_its_own_and_accounts_for_it(
             exposition = await response.text()
         assert 'routerx_health_probes_total{outcome="success",provider="probed"}' in exposition
 
-        assert (
-            'routerx_cost_usd_total{model="gpt-4.1-mini",provider="probed"}' in exposition
-        ), "probes are counted in the cost metric"
+        assert 'routerx_cost_usd_total{model="gpt-4.1-mini",provider="probed"}' in exposition, (
+            "probes are counted in the cost metric"
+        )
 
         rows: list[RequestLog] = []
         while not rows and loop.time() < deadline:
