@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anthropic
 import openai
 import pytest
@@ -14,7 +15,13 @@ import pytest_asyncio
 
 from tests.fakes.upstream import Scenario, ToolCallSpec
 from tests.routing.failover_env import log_row
-from tests.routing.rescue_env import TEXT, RescueEnv, Streamed, rescue_env, stream_chat
+from tests.routing.rescue_env import (
+    TEXT,
+    RescueEnv,
+    Streamed,
+    rescue_env,
+    stream_chat,
+)
 
 PIECES = 4  # the primary streams TEXT four characters at a time
 
@@ -31,6 +38,20 @@ async def fresh(env: RescueEnv) -> RescueEnv:
     env.reset()
     await env.reset_breakers()
     return env
+
+
+async def rescues(env: RescueEnv, outcome: str) -> float:
+    """`routerx_stream_rescues_total{outcome}` as the gateway exposes it."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(env.gateway.url + "/metrics") as response,
+    ):
+        exposition = await response.text()
+    prefix = f'routerx_stream_rescues_total{{outcome="{outcome}"}} '
+    for line in exposition.splitlines():
+        if line.startswith(prefix):
+            return float(line.removeprefix(prefix))
+    return 0.0
 
 
 def attempts(row: Any) -> list[tuple[str, str]]:
@@ -80,10 +101,12 @@ async def test_a_cut_stream_is_continued_by_the_next_target(
         cut = Scenario(cut_at_byte=offset)
     fresh.a.script(Scenario(**{**cut.__dict__, "text": TEXT, "piece_chars": PIECES}))
     fresh.an.always(Scenario(text=TEXT, prompt_tokens=20, completion_tokens=9))
+    rescued_before = await rescues(fresh, "rescued")
     answer = await stream_chat(
         fresh.gateway.url, "rescue-model", stream_options={"include_usage": True}
     )
     assert_one_seamless_stream(answer)
+    assert await rescues(fresh, "rescued") == rescued_before + 1
     # Anthropic refuses a prefill that ends in whitespace: it is held back, not repeated.
     assert fresh.an.prefills == [delivered.rstrip()]
     assert fresh.an.refused == []
@@ -108,7 +131,9 @@ async def test_without_a_target_that_takes_a_prefill_the_original_failure_is_rep
 ) -> None:
     fresh.a.script(Scenario(text=TEXT, piece_chars=PIECES, reset_after_chunks=3))
     fresh.b.always(Scenario(text=TEXT, refuse_prefill=True), model="up-refuse")
+    failed_before = await rescues(fresh, "failed")
     answer = await stream_chat(fresh.gateway.url, "refusal-model")
+    assert await rescues(fresh, "failed") == failed_before + 1
     assert answer.status == 200
     assert answer.text == TEXT[: 2 * PIECES]
     (error,) = answer.errors
@@ -129,7 +154,9 @@ async def test_rescues_are_bounded(fresh: RescueEnv) -> None:
     fresh.a.script(Scenario(text=TEXT, piece_chars=PIECES, reset_after_chunks=2))
     # message_start, content_block_start, ping, then one delta before the cut
     fresh.an.script(Scenario(text=TEXT, reset_after_chunks=4))
+    not_rescued_before = await rescues(fresh, "not_rescued")
     answer = await stream_chat(fresh.gateway.url, "rescue-model")
+    assert await rescues(fresh, "not_rescued") == not_rescued_before + 1
     assert len(answer.errors) == 1
     assert answer.text.startswith(TEXT[:PIECES]) and answer.text != TEXT
     assert not fresh.b.requests, "STREAM_MAX_RESCUES=1: no second rescue"
