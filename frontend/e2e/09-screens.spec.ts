@@ -1,10 +1,10 @@
 import path from "node:path";
 import type { APIRequestContext, Page } from "@playwright/test";
 import { ARTIFACTS, expect, test } from "./fixtures";
-import { adminApi, expectNoHorizontalScroll, gatewayChat, settled, signIn } from "./console-helpers";
+import { adminApi, expectNoHorizontalScroll, expectNoOverlappingControls, gatewayChat, settled, signIn } from "./console-helpers";
 
-// Every page at a laptop and a phone size, light and dark: no sideways page scroll anywhere,
-// and a screenshot of each in e2e/artifacts/screens/ to look at.
+// Every page at a laptop and a phone size, light and dark: no sideways page scroll anywhere, no
+// control drawn over another, and a screenshot of each in e2e/artifacts/screens/ to look at.
 
 const SIZES = [
   { name: "1280", width: 1280, height: 800 },
@@ -43,7 +43,7 @@ async function pagesToVisit(page: Page, request: APIRequestContext): Promise<[st
 
 for (const scheme of SCHEMES) {
   for (const size of SIZES) {
-    test(`every page at ${size.name} px, ${scheme}: no sideways scroll, a screenshot each`, async ({ page, request }) => {
+    test(`every page at ${size.name} px, ${scheme}: no sideways scroll, no overlapping controls, a screenshot each`, async ({ page, request }) => {
       test.setTimeout(240_000);
       await page.emulateMedia({ colorScheme: scheme });
       await page.setViewportSize({ width: size.width, height: size.height });
@@ -53,6 +53,7 @@ for (const scheme of SCHEMES) {
         await settled(page);
         await expect(page.locator("h1").first()).toBeVisible();
         await expectNoHorizontalScroll(page, `${name} at ${size.name} (${scheme})`);
+        await expectNoOverlappingControls(page, `${name} at ${size.name} (${scheme})`);
         await page.screenshot({ path: path.join(ARTIFACTS, "screens", `${name}-${size.name}-${scheme}.png`), fullPage: true });
       }
       if (size.name === "390") {
@@ -67,6 +68,7 @@ for (const scheme of SCHEMES) {
         await signedOut.goto(new URL("/login", page.url()).toString());
         await expect(signedOut.getByRole("heading", { name: "Sign in" })).toBeVisible();
         await expectNoHorizontalScroll(signedOut, `login at 390 (${scheme})`);
+        await expectNoOverlappingControls(signedOut, `login at 390 (${scheme})`);
         await signedOut.screenshot({ path: path.join(ARTIFACTS, "screens", `login-390-${scheme}.png`), fullPage: true });
         await context.close();
       }

@@ -77,6 +77,36 @@ export async function expectNoHorizontalScroll(page: Page, where: string): Promi
   expect(sizes.scroll, `${where}: page scrolls sideways (${sizes.scroll} > ${sizes.view})`).toBeLessThanOrEqual(sizes.view);
 }
 
+/** No two visible controls (links, buttons, fields) cover each other: nothing is hidden under
+ * another control or drawn on top of it. A control inside another (an icon button in a link) is
+ * not an overlap; a control off-screen (the closed drawer) or invisible is not looked at. */
+export async function expectNoOverlappingControls(page: Page, where: string): Promise<void> {
+  const overlaps = await page.evaluate(() => {
+    const selector = "a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], [role=tab]";
+    const view = { width: document.documentElement.clientWidth, height: document.documentElement.scrollHeight };
+    const controls = Array.from(document.querySelectorAll<HTMLElement>(selector)).filter((element) => {
+      const box = element.getBoundingClientRect();
+      const style = getComputedStyle(element);
+      const onScreen = box.right > 0 && box.left < view.width && box.bottom + window.scrollY > 0;
+      return box.width > 1 && box.height > 1 && onScreen && style.visibility !== "hidden" && Number(style.opacity) > 0 && element.closest("[inert], [aria-hidden=true]") === null;
+    });
+    const name = (element: HTMLElement) => `${element.tagName.toLowerCase()} "${(element.getAttribute("aria-label") ?? element.textContent ?? "").trim().slice(0, 30)}"`;
+    const found: string[] = [];
+    for (const [i, a] of controls.entries()) {
+      for (const b of controls.slice(i + 1)) {
+        if (a.contains(b) || b.contains(a)) continue;
+        const [p, q] = [a.getBoundingClientRect(), b.getBoundingClientRect()];
+        const width = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+        const height = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+        if (width > 2 && height > 2) found.push(`${name(a)} and ${name(b)} (${Math.round(width)}x${Math.round(height)} px)`);
+      }
+    }
+    return { found, looked: controls.length };
+  });
+  expect(overlaps.looked, `${where}: no control was looked at`).toBeGreaterThan(0);
+  expect(overlaps.found, `${where}: controls overlap`).toEqual([]);
+}
+
 /** Settled: no loading spinner left. */
 export async function settled(page: Page): Promise<void> {
   await expect(page.getByRole("status", { name: /^Loading/ })).toHaveCount(0, { timeout: 30_000 });
