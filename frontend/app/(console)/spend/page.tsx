@@ -190,7 +190,7 @@ export default function SpendPage() {
           <Card>{report.error ? <ErrorState error={report.error} onRetry={report.reload} /> : <LoadingState label="Loading spend…" />}</Card>
         ) : (
           <div className="grid-2">
-            <Card title={`Spend over time by ${groupLabel.toLowerCase()}`} description={`USD per ${data.step_s >= 86_400 ? "day" : data.step_s >= 3_600 ? `${data.step_s / 3_600} h` : `${Math.round(data.step_s / 60)} min`}; the top ${Math.min(10, data.series.length)} groups`}>
+            <Card title={`Spend over time by ${groupLabel.toLowerCase()}`} description={`USD per ${data.step_s >= 86_400 ? "day" : data.step_s >= 3_600 ? `${data.step_s / 3_600} h` : `${Math.round(data.step_s / 60)} min`}; ${data.series.length > 10 ? "the top 10" : data.series.length === 1 ? "the one" : `all ${data.series.length}`} ${data.series.length === 1 ? groupLabel.toLowerCase() : "groups"}`}>
               <LineChart title={`Spend by ${groupLabel}`} from={new Date(data.from).getTime()} to={new Date(data.to).getTime()} format={formatUsdAxis} series={series} emptyText="No spend in this range." />
             </Card>
             <Card title={`Top spenders by ${groupLabel.toLowerCase()}`}>
@@ -198,14 +198,14 @@ export default function SpendPage() {
                 <EmptyState title="No requests in this range" />
               ) : (
                 <div className="table-wrap" style={{ margin: "0 -20px -20px" }}>
-                  <table className="table" aria-label="Top spenders">
+                  <table className="table dense" aria-label="Top spenders">
                     <thead>
                       <tr>
                         <th>{groupLabel}</th>
                         <th className="num">Spend</th>
                         <th className="num">Requests</th>
-                        <th className="num">Unknown price</th>
-                        <th className="num">Estimated</th>
+                        <th className="num" title="Requests whose model has no price: not in the spend">Unpriced</th>
+                        <th className="num" title="Requests priced from estimated usage">Estimated</th>
                       </tr>
                     </thead>
                     <tbody>
