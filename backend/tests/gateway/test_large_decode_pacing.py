@@ -57,16 +57,17 @@ def timeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Timeline]:
 async def test_each_large_decode_step_is_followed_by_a_pause_as_long_as_it(
     timeline: Timeline,
 ) -> None:
-    # bytes, not a bytearray: decoded whole, then checked and built by the front: two steps.
+    # bytes, not a bytearray: scanned (one slice), decoded whole, then checked and built by the
+    # front: three steps.
     body = large_body(request_shape.LARGE_BODY_BYTES + 1)
     decoded = await asyncio.gather(
         *(request_shape.decode_request(body, ChatFront()) for _ in range(3))
     )
     assert [c.requested_model for c in decoded] == ["gpt-4.1-mini"] * 3
     # One at a time, and never two steps without the pause between them.
-    assert [kind for kind, _ in timeline.events] == ["decode", "pause"] * 6
+    assert [kind for kind, _ in timeline.events] == ["decode", "pause"] * 9
     pauses = [seconds for kind, seconds in timeline.events if kind == "pause"]
-    assert pauses == pytest.approx([0.04] * 6)
+    assert pauses == pytest.approx([0.04] * 9)
 
 
 async def test_large_decodes_in_steps_do_not_interleave(monkeypatch: pytest.MonkeyPatch) -> None:
