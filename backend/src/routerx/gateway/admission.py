@@ -80,7 +80,8 @@ async def read_admitted_body(
     chunks at the end would copy a large body in one step that holds the event loop. The
     bytearray grows as chunks arrive rather than being allocated at the declared length: a
     zero-filled 50 MB bytearray costs one step of 25-75 ms (its page faults), while growing it
-    faults its pages chunk by chunk, and glibc moves a large block with mremap, not a copy."""
+    faults its pages chunk by chunk, and glibc moves a block above its mmap threshold with
+    mremap, not a copy (below it, at most 32 MB, a growth may copy)."""
     declared = header(scope, b"content-length")
     expected = int(declared) if declared is not None and declared.isdigit() else None
     if expected is not None:
