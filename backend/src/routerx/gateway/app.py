@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -82,6 +83,15 @@ def _breaker_metrics(breakers: ProviderBreakers) -> TransitionCallback:
     return on_transition
 
 
+def freeze_startup_objects() -> None:
+    """Keep the worker's start-up objects (modules, classes, the snapshot, ~110,000 tracked
+    objects) out of every later garbage collection: a full collection walked them all and held
+    the event loop for 70-150 ms, as long as a health check may take. Collected first, so no
+    garbage is frozen; given back to the collector at shutdown."""
+    gc.collect()
+    gc.freeze()
+
+
 def surface_routes(state: GatewayState) -> list[Route]:
     """Every API surface's paths, each served by the one pipeline with its front adapter."""
     routes: list[Route] = []
@@ -150,9 +160,11 @@ def build_app(settings: Settings, span_processor: SpanProcessor | None = None) -
         await state.breakers.start()
         await limiter.start()
         await state.spend.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
+            gc.unfreeze()
             await health.stop()
             for task in tasks:
                 await stop_task(task)

@@ -5,12 +5,15 @@ Decoding JSON into Python objects costs memory and event-loop time per value, no
 for seconds, while a 50 MB body of one long string decodes in ~50 ms. So before decoding:
 
 1. The body's JSON values are bounded (objects and array elements, counted outside strings) by
-   a scan that works in slices and yields to the event loop between them; a body over the caps
-   is refused with a 400 without being decoded.
-2. Large bodies are decoded one at a time per worker, and after each the worker spends as long
-   again on everything else before the next (a duty cycle of at most one half): a request
-   needs several event-loop iterations to be answered, so one free iteration between decodes
-   would still make `/healthz` wait for several of them.
+   a scan that works in slices, pausing between them; a body over the caps is refused with a
+   400 without being decoded. It runs in the same one-at-a-time slot as the decode: five large
+   bodies scanned at once took five slices of every event-loop iteration.
+2. Large bodies are decoded one at a time per worker, in steps: a body whose bulk is long
+   strings (a long prompt, data URLs) in bounded steps (gateway.long_strings), any other in
+   one. After each step the worker spends as long again on everything else before the next (a
+   duty cycle of at most one half): a request needs several event-loop iterations to be
+   answered, so one free iteration between steps would still make `/healthz` wait for several
+   of them.
 3. On the decoded (still untyped) body, content parts per message and per request and images
    per request are counted before the front builds its structs.
 """
@@ -21,6 +24,7 @@ import asyncio
 import time
 from typing import Any
 
+from routerx.gateway import long_strings
 from routerx.gateway.errors import GatewayError, invalid_request
 from routerx.gateway.fronts.base import Canonical, FrontAdapter
 from routerx.gateway.request_parsing import decode_body
@@ -34,8 +38,8 @@ MAX_JSON_OBJECTS = 100_000
 MAX_JSON_ELEMENTS = 1_000_000  # array elements and object members: commas outside strings
 LARGE_BODY_BYTES = 256 * 1024  # bodies above it are scanned in slices and decoded one at a time
 SLICE_BYTES = 1024 * 1024
-MAX_PACE_S = 0.25  # the longest pause after one large decode
-QUOTES_PER_YIELD = 4096
+MAX_PACE_S = 0.25  # the longest pause after one step of a large decode
+QUOTES_PER_YIELD = 1024  # ~2 ms of quote counting between yields (under load: 3)
 IMAGE_TYPES = frozenset({"image_url", "image", "input_image"})
 _QUOTE, _BACKSLASH = 0x22, 0x5C
 
@@ -54,10 +58,10 @@ async def decode_request(body: bytes | bytearray, front: FrontAdapter) -> Canoni
         raw = decode_body(body)
         check_content(raw)
         return front.decode(raw)
-    await check_structure(body)
     async with _large_decodes:
+        await check_structure(body)
+        raw = await _decode_large(body)
         started = time.perf_counter()
-        raw = _consume(body)
         check_content(raw)
         canonical = front.decode(raw)
         await _pace(time.perf_counter() - started)
@@ -70,20 +74,32 @@ async def decode_checked(body: bytes | bytearray) -> dict[str, Any]:
     if len(body) <= LARGE_BODY_BYTES:
         raw = decode_body(body)
     else:
-        await check_structure(body)
         async with _large_decodes:
-            started = time.perf_counter()
-            raw = _consume(body)
-            await _pace(time.perf_counter() - started)
+            await check_structure(body)
+            raw = await _decode_large(body)
     check_content(raw)
     return raw
 
 
-async def _pace(decode_s: float) -> None:
-    """Still holding the decode slot: as long as the decode took (at most MAX_PACE_S) with no
-    large decode, so that requests that arrived meanwhile (a health check) are answered
-    before the next one."""
-    await asyncio.sleep(min(decode_s, MAX_PACE_S))
+async def _decode_large(body: bytes | bytearray) -> dict[str, Any]:
+    """Holding the decode slot: a body whose bulk is long strings in bounded steps
+    (gateway.long_strings), any other in one step; each step followed by its pause. The body's
+    bytes are freed either way."""
+    if isinstance(body, bytearray):
+        raw = await long_strings.decode_in_steps(body, decode_body, _pace)
+        if raw is not None:
+            return raw
+    started = time.perf_counter()
+    raw = _consume(body)
+    await _pace(time.perf_counter() - started)
+    return raw
+
+
+async def _pace(step_s: float) -> None:
+    """Still holding the decode slot: as long as the step took (at most MAX_PACE_S) with no
+    decode work, so that requests that arrived meanwhile (a health check) are answered before
+    the next step."""
+    await asyncio.sleep(min(step_s, MAX_PACE_S))
 
 
 def _consume(body: bytes | bytearray) -> dict[str, Any]:
@@ -102,10 +118,11 @@ async def check_structure(body: bytes | bytearray) -> None:
     the caps are strings skipped to count the real ones (text full of braces is legitimate)."""
     braces = commas = 0
     for start in range(0, len(body), SLICE_BYTES):
+        started = time.perf_counter()
         end = start + SLICE_BYTES
         braces += body.count(b"{", start, end)
         commas += body.count(b",", start, end)
-        await asyncio.sleep(0)
+        await _pace(time.perf_counter() - started)
     if braces <= MAX_JSON_OBJECTS and commas <= MAX_JSON_ELEMENTS:
         return
     await _count_outside_strings(body)
@@ -116,6 +133,7 @@ async def _count_outside_strings(body: bytes | bytearray) -> None:
     position = 0  # the first byte not yet counted, outside any string
     quotes = 0
     size = len(body)
+    started = time.perf_counter()
     while position < size:
         opening = body.find(b'"', position)
         gap_end = size if opening < 0 else opening
@@ -132,7 +150,8 @@ async def _count_outside_strings(body: bytes | bytearray) -> None:
             closing = body.find(b'"', closing + 1)
             quotes += 1
             if quotes % QUOTES_PER_YIELD == 0:
-                await asyncio.sleep(0)
+                await _pace(time.perf_counter() - started)
+                started = time.perf_counter()
             if closing < 0:
                 return  # an unterminated string: the decoder refuses the body
             if not _escaped(body, closing):
