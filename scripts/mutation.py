@@ -105,6 +105,7 @@ TARGETS: dict[str, Target] = {
     "budget-ledger": Target(
         "routerx.spend.ledger",
         (
+            "tests/spend/test_ledger.py",
             "tests/spend/test_shared_store.py",
             "tests/spend/test_budgets_gateway.py",
             "tests/spend/test_budgets_shared.py",
