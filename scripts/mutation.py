@@ -70,6 +70,7 @@ TARGETS: dict[str, Target] = {
         (
             "tests/routing/test_fallback.py",
             "tests/routing/test_fallback_mutants.py",
+            "tests/routing/test_fallback_retries.py",
             "tests/routing/test_attempt.py",
             "tests/routing/test_attempt_mutants.py",
         ),  # not test_failover.py, as for `attempt`
