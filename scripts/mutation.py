@@ -70,6 +70,7 @@ TARGETS: dict[str, Target] = {
         (
             "tests/routing/test_fallback.py",
             "tests/routing/test_fallback_mutants.py",
+            "tests/routing/test_fallback_retries.py",
             "tests/routing/test_attempt.py",
             "tests/routing/test_attempt_mutants.py",
         ),  # not test_failover.py, as for `attempt`
@@ -105,6 +106,7 @@ TARGETS: dict[str, Target] = {
     "budget-ledger": Target(
         "routerx.spend.ledger",
         (
+            "tests/spend/test_ledger.py",
             "tests/spend/test_shared_store.py",
             "tests/spend/test_budgets_gateway.py",
             "tests/spend/test_budgets_shared.py",

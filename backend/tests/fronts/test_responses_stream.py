@@ -317,3 +317,24 @@ def test_an_error_mid_reasoning_keeps_the_text_so_far() -> None:
 
 def test_sse_frames_one_event() -> None:
     assert sse("response.created", {"a": 1}) == b'event: response.created\ndata: {"a":1}\n\n'
+
+
+def test_a_chat_chunk_without_an_object_field_is_translated() -> None:
+    """Some OpenAI-compatible upstreams leave out `object`: without a `type` it is a chat chunk."""
+    stream = encoder()
+    bare = json.dumps(
+        {"id": "c", "model": "up", "choices": [{"index": 0, "delta": {"content": "hi"}}]}
+    ).encode()
+    events = events_of(stream.chunk(bare) + stream.finish(StreamStats()))
+    assert [e["type"] for e in events] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert events[4]["delta"] == "hi"

@@ -324,6 +324,7 @@ def test_the_smallest_valid_config_is_accepted() -> None:
         {"failure_rate": 1.0},
         {"max_retry_after_s": 0.0},
         {"max_retry_after_s": 0.5},
+        {"steady_reopens": 0},  # doubling from the first re-open
     ],
 )
 def test_config_edges_that_are_valid(edge: dict[str, float]) -> None:
@@ -339,6 +340,7 @@ def test_config_edges_that_are_valid(edge: dict[str, float]) -> None:
         ({"jitter": 1.5}, "jitter"),
         ({"failure_rate": 1.5}, "failure_rate"),
         ({"max_retry_after_s": -0.1}, "max_retry_after_s"),
+        ({"steady_reopens": -1}, "steady_reopens"),
     ],
 )
 def test_config_edges_that_are_refused(edge: dict[str, float], problem: str) -> None:

@@ -24,6 +24,7 @@ from routerx.routing.breaker_gate import ProviderBreakers
 from routerx.routing.breaker_registry import BreakerRegistry
 from routerx.routing.fallback import FallbackExhausted, FallbackRun, RetryPolicy
 from routerx.routing.rules import PlannedTarget, RoutePlan
+from routerx.routing.same_target import FAIL_OVER
 
 Behaviour = Callable[[], Awaitable[str]]
 FAST = RetryPolicy(max_attempts=3, backoff_base_s=0.001, backoff_max_s=0.002)
@@ -41,12 +42,18 @@ def planned(names: tuple[str, ...], breaker: dict[str, Any]) -> tuple[PlannedTar
 class Harness:
     """Fallback runs over the same targets and breakers, on a clock the test moves."""
 
-    def __init__(self, *names: str, hedge_ms: int | None = None, **breaker: Any) -> None:
+    def __init__(
+        self,
+        *names: str,
+        hedge_ms: int | None = None,
+        on_transient: str = FAIL_OVER,
+        **breaker: Any,
+    ) -> None:
         self.clock = FakeClock()
         self.breakers = ProviderBreakers(BreakerRegistry(clock=self.clock, rng=lambda: 0.5))
         self.targets = planned(names, breaker)
         self.breakers.configure({t.provider.name: t.provider for t in self.targets})
-        self.rule = RuleEntry(1, "r", "m", "text", None, (), hedge_ms)
+        self.rule = RuleEntry(1, "r", "m", "text", None, (), hedge_ms, on_transient=on_transient)
 
     def run(self, policy: RetryPolicy = FAST) -> FallbackRun:
         plan = RoutePlan(self.rule, self.targets, "test")
