@@ -174,6 +174,30 @@ async def test_hedge_loser_that_failed_lets_the_other_win() -> None:
     assert sorted(outcomes(run.attempts)) == [("a", "success", False), ("b", "failure", True)]
 
 
+async def test_two_hedged_targets_that_both_fail_get_another_round() -> None:
+    """The racers (the primary, failing once the hedge has failed) were the whole first round:
+    after the backoff the second round tries the primary again, within the 3 attempts."""
+    gate = asyncio.Event()
+
+    async def slow_failure() -> str:
+        await gate.wait()
+        raise UpstreamError("primary failed", status=500)
+
+    async def failing_hedge() -> str:
+        gate.set()
+        raise UpstreamError("hedge failed", status=500)
+
+    run = run_for(("a", "b"), hedge_ms=1)
+    behaviours = {"a": [slow_failure, ok("second round")], "b": [failing_hedge]}
+    result, target = await run.run(scripted(behaviours))
+    assert (result, target.provider.name) == ("second round", "a")
+    assert sorted(outcomes(run.attempts)) == [
+        ("a", "failure", False),
+        ("a", "success", False),
+        ("b", "failure", True),
+    ]
+
+
 async def test_both_hedged_attempts_fail_then_the_third_target_serves() -> None:
     run = run_for(("a", "b", "c"), hedge_ms=1)
     result, target = await run.run(scripted({"a": [fail()], "b": [fail()], "c": [ok("third")]}))

@@ -86,12 +86,16 @@ class FallbackRun:
         deadline = self.deadline = loop.time() + self.policy.deadline_s
         targets = list(self.plan.targets)
         hedge_ms = self.plan.rule.hedge_delay_ms
+        # A hedged start whose racers failed is the first round's start: with no target after
+        # them, that round still failed and the next one (after the backoff) follows.
+        hedged_failed = False
         if hedge_ms and len(targets) > 1:
             won = await self._hedged(targets, perform, hedge_ms / 1000, discard)
             if won is not None:
                 return won
+            hedged_failed = self.last_error is not None
         for retry_round in range(self.policy.max_attempts):
-            failed_this_round = False
+            failed_this_round, hedged_failed = hedged_failed, False
             for index, target in enumerate(targets):
                 if self.made >= self.policy.max_attempts or loop.time() >= deadline:
                     break
