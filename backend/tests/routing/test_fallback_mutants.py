@@ -324,3 +324,18 @@ async def test_a_primary_skipped_as_open_leaves_the_hedge_to_the_next_targets() 
     result, target = await run.run(scripted({"a": [], "b": [ok("from b")], "c": [ok("never")]}))
     assert (result, target.provider.name) == ("from b", "b")
     assert outcomes(run.attempts) == [("a", "skipped_open", False), ("b", "success", False)]
+
+
+async def test_a_round_in_which_every_target_was_skipped_is_the_last() -> None:
+    """Round one fails both targets and opens their breakers; round two skips both, fails
+    nothing, and no third round follows."""
+    harness = Harness("a", "b", consecutive_failures=1, open_s=30, max_open_s=30)
+    run = harness.run(RetryPolicy(max_attempts=4, backoff_base_s=0.001, backoff_max_s=0.002))
+    with pytest.raises(FallbackExhausted):
+        await run.run(scripted({"a": [fail()], "b": [fail()]}))
+    assert outcomes(run.attempts) == [
+        ("a", "failure", False),
+        ("b", "failure", False),
+        ("a", "skipped_open", False),
+        ("b", "skipped_open", False),
+    ]
