@@ -133,3 +133,35 @@ async def test_a_row_the_database_refuses_is_dropped_and_counted_not_retried_for
     assert await writer.flush(timeout_s=2)
     assert written == ["a", "b"]
     assert (writer.written, writer.dropped, writer.healthy) == (2, 1, True)
+
+
+async def test_rows_that_arrive_during_a_write_wait_for_the_next_flush() -> None:
+    """A steady trickle of requests is written in batches, not in a round trip per row."""
+    batches: list[list[str]] = []
+
+    async def sink(rows: list[LogRow]) -> None:
+        batches.append([r.request_id for r in rows])
+        if len(batches) == 1:  # requests answered while the first batch is being written
+            for n in range(2, 5):
+                writer.submit(row(n))
+
+    writer = RequestLogWriter(sink, batch_size=10)
+    writer.submit(row(0))
+    writer.submit(row(1))
+    assert await writer._write_due()
+    assert batches == [["r0", "r1"]] and writer.pending == 3
+    assert await writer._write_due()
+    assert batches[1] == ["r2", "r3", "r4"] and writer.pending == 0
+
+
+async def test_a_backlog_due_at_a_flush_is_written_whole_in_batches() -> None:
+    batches: list[int] = []
+
+    async def sink(rows: list[LogRow]) -> None:
+        batches.append(len(rows))
+
+    writer = RequestLogWriter(sink, batch_size=10)
+    for n in range(25):
+        writer.submit(row(n))
+    assert await writer._write_due()
+    assert batches == [10, 10, 5] and writer.written == 25

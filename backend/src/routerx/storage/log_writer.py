@@ -125,8 +125,9 @@ class RequestLogWriter:
         if len(self._buffer) >= self._batch_size:
             self._wakeup.set()
 
-    async def _write_batch(self) -> bool:
-        batch = [self._buffer[i] for i in range(min(self._batch_size, len(self._buffer)))]
+    async def _write_batch(self, limit: int | None = None) -> bool:
+        size = min(self._batch_size, len(self._buffer), limit or self._batch_size)
+        batch = [self._buffer[i] for i in range(size)]
         try:
             await self._sink(batch)
             written = len(batch)
@@ -174,12 +175,21 @@ class RequestLogWriter:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
             self._wakeup.clear()
             metrics.REQUEST_LOG_PENDING.set(len(self._buffer))
-            while self._buffer:
-                if not await self._write_batch():
-                    backoff = min(MAX_BACKOFF_S, backoff * 2)
-                    break
-            else:
+            if await self._write_due():
                 backoff = self._flush_interval_s
+            else:
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+
+    async def _write_due(self) -> bool:
+        """The rows buffered at the wake-up, in batches. Rows that arrive meanwhile wait for the
+        next interval (or a full batch): otherwise a steady trickle of requests keeps the writer
+        busy with batches of one or two rows, a round trip each."""
+        due = len(self._buffer)
+        while due > 0 and self._buffer:
+            if not await self._write_batch(due):
+                return False
+            due -= self._batch_size
+        return True
 
     async def flush(self, timeout_s: float = 10.0) -> bool:
         """Write everything buffered (used at shutdown). Returns True if the buffer emptied."""
