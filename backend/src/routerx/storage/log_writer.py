@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 from tortoise import Tortoise
+from tortoise.transactions import in_transaction
 
 from routerx.core.log_row import LogRow
 from routerx.storage.models import ApiKey, RequestLog
@@ -48,13 +49,26 @@ def _insert_sql(dialect: str) -> str:
     return _SQL[dialect]
 
 
+def _touch_keys_sql(dialect: str, keys: int) -> str:
+    marks = [f"${i}" for i in range(2, keys + 2)] if dialect == "postgres" else ["?"] * keys
+    first = "$1" if dialect == "postgres" else "?"
+    return (
+        f'UPDATE "{ApiKey._meta.db_table}" SET "last_used_at" = {first} '  # noqa: S608 - fixed names
+        f'WHERE "id" IN ({", ".join(marks)})'
+    )
+
+
+def _timestamp(unix: float, dialect: str) -> datetime | str:
+    """SQLite keeps Tortoise's text form of a datetime; asyncpg takes the object."""
+    moment = datetime.fromtimestamp(unix, UTC)
+    return moment if dialect == "postgres" else str(moment)
+
+
 def _values(row: LogRow, dialect: str) -> list[Any]:
-    created = datetime.fromtimestamp(row.created_at, UTC)
     values: list[Any] = []
     for column in _COLUMNS:
         if column == "created_at":
-            # SQLite keeps Tortoise's text form of a datetime; asyncpg takes the object.
-            values.append(created if dialect == "postgres" else str(created))
+            values.append(_timestamp(row.created_at, dialect))
         elif column == "attempts":
             values.append(_encode(row.attempts).decode())
         else:
@@ -63,17 +77,23 @@ def _values(row: LogRow, dialect: str) -> list[Any]:
 
 
 async def write_to_database(rows: list[LogRow]) -> None:
-    """One INSERT for the batch, and one UPDATE for the keys' last-used times (exact to within
-    one batch, which is at most the flush interval)."""
-    connection = Tortoise.get_connection("default")
-    dialect = connection.capabilities.dialect
-    await connection.execute_many(_insert_sql(dialect), [_values(row, dialect) for row in rows])
-    last_used = max((row.created_at for row in rows if row.key_id is not None), default=None)
-    if last_used is not None:
-        key_ids = list({row.key_id for row in rows if row.key_id is not None})
-        await ApiKey.filter(id__in=key_ids).update(
-            last_used_at=datetime.fromtimestamp(last_used, UTC)
-        )
+    """One transaction for the batch: its INSERT, and one UPDATE for the keys' last-used times
+    (exact to within one batch, which is at most the flush interval). Plain SQL on one
+    connection: the ORM's query building and a second pool round trip cost more than both
+    statements."""
+    dialect = Tortoise.get_connection("default").capabilities.dialect
+    values = [_values(row, dialect) for row in rows]
+    # One order for every worker's transaction: two batches touching the same keys cannot
+    # deadlock.
+    key_ids = sorted({row.key_id for row in rows if row.key_id is not None})
+    async with in_transaction("default") as connection:
+        await connection.execute_many(_insert_sql(dialect), values)
+        if key_ids:
+            latest = max(row.created_at for row in rows if row.key_id is not None)
+            last_used = _timestamp(latest, dialect)
+            await connection.execute_query(
+                _touch_keys_sql(dialect, len(key_ids)), [last_used, *key_ids]
+            )
 
 
 async def database_answers() -> bool:
