@@ -16,7 +16,6 @@ from typing import Any
 
 import msgspec
 from tortoise import Tortoise
-from tortoise.transactions import in_transaction
 
 from routerx.core.log_row import LogRow
 from routerx.storage.models import ApiKey, RequestLog
@@ -77,23 +76,22 @@ def _values(row: LogRow, dialect: str) -> list[Any]:
 
 
 async def write_to_database(rows: list[LogRow]) -> None:
-    """One transaction for the batch: its INSERT, and one UPDATE for the keys' last-used times
-    (exact to within one batch, which is at most the flush interval). Plain SQL on one
-    connection: the ORM's query building and a second pool round trip cost more than both
-    statements."""
-    dialect = Tortoise.get_connection("default").capabilities.dialect
-    values = [_values(row, dialect) for row in rows]
-    # One order for every worker's transaction: two batches touching the same keys cannot
-    # deadlock.
+    """One INSERT for the batch, and one UPDATE for the keys' last-used times (exact to within
+    one batch, which is at most the flush interval), both plain SQL: building the UPDATE with
+    the ORM cost more than the statement.
+
+    Not one transaction: Tortoise's `in_transaction` leaves a connection whose BEGIN failed
+    (the database just went away) set as this task's connection, so the writer would never
+    see the database come back."""
+    connection = Tortoise.get_connection("default")
+    dialect = connection.capabilities.dialect
+    await connection.execute_many(_insert_sql(dialect), [_values(row, dialect) for row in rows])
     key_ids = sorted({row.key_id for row in rows if row.key_id is not None})
-    async with in_transaction("default") as connection:
-        await connection.execute_many(_insert_sql(dialect), values)
-        if key_ids:
-            latest = max(row.created_at for row in rows if row.key_id is not None)
-            last_used = _timestamp(latest, dialect)
-            await connection.execute_query(
-                _touch_keys_sql(dialect, len(key_ids)), [last_used, *key_ids]
-            )
+    if key_ids:
+        latest = max(row.created_at for row in rows if row.key_id is not None)
+        await connection.execute_query(
+            _touch_keys_sql(dialect, len(key_ids)), [_timestamp(latest, dialect), *key_ids]
+        )
 
 
 async def database_answers() -> bool:
