@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from routerx.core.log_row import LogRow
-from routerx.storage.log_writer import RequestLogWriter
+from routerx.storage.log_writer import RequestLogWriter, write_to_database
 from routerx.storage.models import ApiKey, RequestLog
 from tests.gateway.conftest import AUTH, RunningGateway
 from tests.gateway.test_privacy import wait_for_rows
-from tests.support.database import connected
+from tests.support.database import connected, prepare
 
 TEXT = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -133,3 +134,55 @@ async def test_a_row_the_database_refuses_is_dropped_and_counted_not_retried_for
     assert await writer.flush(timeout_s=2)
     assert written == ["a", "b"]
     assert (writer.written, writer.dropped, writer.healthy) == (2, 1, True)
+
+
+async def test_rows_that_arrive_during_a_write_wait_for_the_next_flush() -> None:
+    """A steady trickle of requests is written in batches, not in a round trip per row."""
+    batches: list[list[str]] = []
+
+    async def sink(rows: list[LogRow]) -> None:
+        batches.append([r.request_id for r in rows])
+        if len(batches) == 1:  # requests answered while the first batch is being written
+            for n in range(2, 5):
+                writer.submit(row(n))
+
+    writer = RequestLogWriter(sink, batch_size=10)
+    writer.submit(row(0))
+    writer.submit(row(1))
+    assert await writer._write_due()
+    assert batches == [["r0", "r1"]] and writer.pending == 3
+    assert await writer._write_due()
+    assert batches[1] == ["r2", "r3", "r4"] and writer.pending == 0
+
+
+async def test_a_backlog_due_at_a_flush_is_written_whole_in_batches() -> None:
+    batches: list[int] = []
+
+    async def sink(rows: list[LogRow]) -> None:
+        batches.append(len(rows))
+
+    writer = RequestLogWriter(sink, batch_size=10)
+    for n in range(25):
+        writer.submit(row(n))
+    assert await writer._write_due()
+    assert batches == [10, 10, 5] and writer.written == 25
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+async def test_a_batch_is_inserted_and_touches_its_keys_last_use(
+    dialect: str, pg_url: str, tmp_path: Path
+) -> None:
+    url = pg_url if dialect == "postgres" else f"sqlite://{tmp_path / 'log.sqlite3'}"
+    await prepare(url)
+    async with connected(url):
+        keys = await ApiKey.all().order_by("id")
+        rows = [
+            LogRow(request_id=f"k{n}", created_at=1_700_000_000.0 + n, status=200) for n in range(3)
+        ]
+        rows[0].key_id = rows[2].key_id = keys[0].id
+        await write_to_database(rows)
+        logged = await RequestLog.filter(request_id__startswith="k").order_by("created_at")
+        touched = await ApiKey.get(id=keys[0].id)
+    assert [r.request_id for r in logged] == ["k0", "k1", "k2"]
+    assert touched.last_used_at is not None
+    assert touched.last_used_at.timestamp() == 1_700_000_002.0

@@ -61,3 +61,31 @@ def test_an_endless_line_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     decoder.feed(b"data:")
     with pytest.raises(ValueError, match="size limit"):
         decoder.feed(b"123456")
+
+
+def decode_line_by_line(*chunks: bytes) -> list[SSEEvent]:
+    decoder = SSEDecoder()
+    events = [event for chunk in chunks for event in decoder._feed_lines(chunk)]
+    return events + decoder.finish()
+
+
+STREAMS = [
+    b'data: {"a":1}\n\ndata:{"b":2}\n\n\n\ndata: [DONE]\n\n',
+    b"event: e\ndata: x\n\ndata: y\n\n: comment\n\ndata: a\ndata: b\n\ndata\n\ndata: z",
+    b"data: one\r\n\r\ndata: two\n\nid: 1\nretry: 5\n\ndata: three\n\n",
+    b"\n\n\ndata: after blank lines\n\nevent: only-a-name\n\ndata: last\n",
+]
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+@pytest.mark.parametrize("size", [1, 2, 5, 9, 10_000])
+def test_whole_events_are_read_as_the_line_reader_reads_them(stream: bytes, size: int) -> None:
+    chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
+    assert decode(*chunks) == decode_line_by_line(*chunks)
+
+
+def test_a_whole_event_over_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("routerx.providers.http.MAX_SSE_EVENT_BYTES", 10)
+    assert SSEDecoder().feed(b"data: 123456789\n\n") == [SSEEvent(None, b"123456789")]
+    with pytest.raises(ValueError, match="size limit"):
+        SSEDecoder().feed(b"data: 1234567890\n\n")

@@ -10,7 +10,7 @@ import pytest
 from routerx.core.snapshot import ConfigSnapshot, RuleEntry, Target, TenantEntry, group_tiers
 from routerx.providers.base import ProviderConfig
 from routerx.routing.capabilities import EMBEDDINGS_NEEDS, Needs
-from routerx.routing.rules import NoRoute, plan_route, visible_models
+from routerx.routing.rules import NoRoute, _RouteCache, _routes, plan_route, visible_models
 
 TEXT = Needs("text", frozenset({"text"}))
 VISION = Needs("vision", frozenset({"text", "vision"}))
@@ -156,3 +156,29 @@ def test_embeddings_go_only_to_providers_that_declare_them() -> None:
     assert caught.value.missing_capability == "embeddings"
     with pytest.raises(NoRoute):  # a chat request never reaches an embeddings-only provider
         plan(snapshot(rule(3, "e", "embeddings", t("embedder"))), "e", TEXT)
+
+
+def test_a_new_snapshot_is_planned_afresh() -> None:
+    """Routes are kept per configuration snapshot: the next one's rules apply at once."""
+    first = snapshot(rule(1, "gpt-x", "text", t("text-a"), t("text-b", tier=1)))
+    assert plan(first) == ["text-a", "text-b"]
+    assert plan(first) == ["text-a", "text-b"]
+    second = snapshot(rule(1, "gpt-x", "text", t("text-b"), t("text-a", tier=1)))
+    assert plan(second) == ["text-b", "text-a"]
+    assert plan(first) == ["text-a", "text-b"]
+
+
+def test_routes_kept_for_client_model_names_stay_bounded() -> None:
+    snap = snapshot(rule(1, "gpt-*", "text", t("text-a")))
+    for n in range(_RouteCache.MAX_ENTRIES + 10):
+        assert plan(snap, model=f"gpt-{n}") == ["text-a"]
+    assert len(_routes._routes) == _RouteCache.MAX_ENTRIES
+
+
+def test_a_route_keeps_the_request_model_and_needs_apart() -> None:
+    snap = snapshot(rule(1, "gpt-*", "text", t("text-a"), t("eye", tier=1)))
+    assert plan(snap, model="gpt-a") == ["text-a", "eye"]
+    assert plan(snap, model="gpt-a", needs=VISION) == ["eye"]
+    limited = TenantEntry(id=1, name="t", active=True, allowed_models=frozenset({"gpt-b"}))
+    with pytest.raises(NoRoute, match="model_not_found"):
+        plan(snap, model="gpt-a", tenant=limited)

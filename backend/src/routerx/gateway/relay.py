@@ -48,7 +48,8 @@ async def relay_stream(
 ) -> None:
     opening = encoder.start()
     pending: list[bytes] = [opening] if opening else []  # held while the adapter has more ready
-    transcript = Transcript(canonical)
+    # What a rescue needs to continue the answer: only observed when the rule may rescue.
+    transcript = Transcript(canonical) if rescue is not None else None
     piece = _Piece(start, None)
     usage = Usage()
     original: UpstreamError | None = None  # the first failure: what the client is told
@@ -77,7 +78,7 @@ async def relay_stream(
             original = original or failure
             resumed = (
                 await rescue.resume(transcript, attempt.target, usage.completion_tokens)
-                if rescue
+                if rescue is not None and transcript is not None
                 else None
             )
             if resumed is None:
@@ -147,7 +148,7 @@ async def _relay_piece(
     piece: _Piece,
     encoder: StreamEncoder,
     pending: list[bytes],
-    transcript: Transcript,
+    transcript: Transcript | None,
 ) -> UpstreamError | None:
     """Relay one upstream stream until it ends (None) or fails (the failure)."""
     start = piece.start
@@ -173,7 +174,8 @@ async def _relay_piece(
                 if seam is not None:
                     chunk = seam.rewrite(chunk)
                 if chunk is not None:
-                    transcript.observe(chunk)
+                    if transcript is not None:
+                        transcript.observe(chunk)
                     frames = encoder.chunk(chunk)
                     if frames:
                         pending.append(frames)

@@ -15,9 +15,9 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass
 
 import aiohttp
+import msgspec
 from yarl import URL
 
 from routerx.providers.base import ProviderConfig, Timeouts
@@ -262,8 +262,7 @@ def stream_ended_early(provider: str) -> UpstreamError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
+class SSEEvent(msgspec.Struct, frozen=True, gc=False):
     event: str | None
     data: bytes
 
@@ -285,6 +284,25 @@ class SSEDecoder:
         self._event: str | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if self._pending or self._data or self._event is not None or b"\r" in chunk:
+            return self._feed_lines(chunk)
+        # Between events, in the common shape (whole `data:` events, LF only), the blocks
+        # between blank lines are events of one line each: no walk line by line for those.
+        *blocks, tail = chunk.split(b"\n\n")
+        events: list[SSEEvent] = []
+        for block in blocks:
+            if block.startswith(b"data:") and b"\n" not in block:
+                data = block[6:] if block[5:6] == b" " else block[5:]
+                if len(data) + 1 > MAX_SSE_EVENT_BYTES:
+                    raise ValueError("SSE event exceeds the size limit")
+                events.append(SSEEvent(None, data))
+            else:
+                events += self._feed_lines(block + b"\n\n")
+        if tail:
+            events += self._feed_lines(tail)
+        return events
+
+    def _feed_lines(self, chunk: bytes) -> list[SSEEvent]:
         if b"\n" not in chunk:
             return self._hold(chunk)
         if self._pending:

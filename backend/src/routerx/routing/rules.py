@@ -118,26 +118,52 @@ def _capable_targets(
     rng: random.Random,
     latency: LatencyTracker | None = None,
 ) -> list[PlannedTarget]:
-    planned = []
-    by_latency = latency is not None and rule.balancing == "latency"
+    return _order(rule, _planned_tiers(rule, snapshot, needs, model), rng, latency)
+
+
+def _planned_tiers(
+    rule: RuleEntry, snapshot: ConfigSnapshot, needs: Needs, model: str
+) -> tuple[dict[int, PlannedTarget], ...]:
+    """Per tier, each capable target's plan, by the identity of the rule's target."""
+    tiers = []
     for tier in rule.tiers:
-        capable = []
-        for target in tier if by_latency else weighted_order(tier, rng):
+        planned = {}
+        for target in tier:
             provider = snapshot.providers.get(target.provider)
             if provider is None or not needs.required <= provider.capabilities:
                 continue
             upstream = provider.upstream_model(model, target.model)
             configured = configured_model(provider, model, target.model)
             key = target_breaker_key(provider.name, upstream if configured else None)
-            capable.append(PlannedTarget(provider, upstream, target.tier, target.weight, key))
+            planned[id(target)] = PlannedTarget(provider, upstream, target.tier, target.weight, key)
+        tiers.append(planned)
+    return tuple(tiers)
+
+
+def _order(
+    rule: RuleEntry,
+    tiers: tuple[dict[int, PlannedTarget], ...],
+    rng: random.Random,
+    latency: LatencyTracker | None,
+) -> list[PlannedTarget]:
+    """The capable targets, tier by tier, in this request's order (a weighted shuffle of the
+    whole tier, or measured speed)."""
+    ordered = []
+    by_latency = latency is not None and rule.balancing == "latency"
+    for tier, planned in zip(rule.tiers, tiers, strict=True):
+        capable = [
+            planned[id(target)]
+            for target in (tier if by_latency else weighted_order(tier, rng))
+            if id(target) in planned
+        ]
         if by_latency and latency is not None:
             keys = [(t.provider.name, t.model) for t in capable]
             capable = [
                 dataclasses.replace(capable[i], why=why)
                 for i, why in latency_order(keys, latency, rng)
             ]
-        planned.extend(capable)
-    return planned
+        ordered.extend(capable)
+    return ordered
 
 
 def describe(rule: RuleEntry, model: str) -> str:
@@ -170,16 +196,67 @@ def plan_route(
 ) -> RoutePlan:
     """`latency` (the gateway's measurements) orders the tiers of `balancing: latency` rules;
     without it every tier is a weighted shuffle."""
+    key = (tenant.id, tenant.allowed_models, model, needs.primary, needs.required)
+    route = _routes.get(snapshot, key)
+    if route is None:
+        route = _route(snapshot, model, tenant, needs)
+        _routes.put(snapshot, key, route)
+    if route.fixed is not None:
+        return route.fixed
+    targets = _order(route.rule, route.tiers, rng, latency)
+    return RoutePlan(route.rule, tuple(targets), route.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What planning derives from the configuration alone: the rule that serves a request and
+    its capable targets per tier; `fixed`, the plan itself when no tier has an order to choose."""
+
+    rule: RuleEntry
+    tiers: tuple[dict[int, PlannedTarget], ...]
+    reason: str
+    fixed: RoutePlan | None
+
+
+def _route(snapshot: ConfigSnapshot, model: str, tenant: TenantEntry, needs: Needs) -> _Route:
     if not model_allowed(tenant, model):
         raise NoRoute("model_not_found")
     rules = matching_rules(snapshot, model, tenant, needs.primary)
     if not rules:
         raise NoRoute("model_not_found")
     for rule in rules:
-        targets = _capable_targets(rule, snapshot, needs, model, rng, latency)
-        if targets:
-            return RoutePlan(rule, tuple(targets), describe(rule, model))
+        tiers = _planned_tiers(rule, snapshot, needs, model)
+        if any(tiers):
+            reason = describe(rule, model)
+            fixed = None
+            if rule.balancing != "latency" and all(len(tier) <= 1 for tier in rule.tiers):
+                targets = tuple(target for tier in tiers for target in tier.values())
+                fixed = RoutePlan(rule, targets, reason)
+            return _Route(rule, tiers, reason, fixed)
     raise NoRoute("capability_not_supported", missing_capability(rules, snapshot, needs))
+
+
+class _RouteCache:
+    """The routes of the current configuration snapshot, by tenant, model and needs. The model
+    name is the client's, so the cache is bounded; a new snapshot starts it afresh."""
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._snapshot: ConfigSnapshot | None = None
+        self._routes: dict[tuple[object, ...], _Route] = {}
+
+    def get(self, snapshot: ConfigSnapshot, key: tuple[object, ...]) -> _Route | None:
+        if snapshot is not self._snapshot:
+            self._snapshot, self._routes = snapshot, {}
+        return self._routes.get(key)
+
+    def put(self, snapshot: ConfigSnapshot, key: tuple[object, ...], route: _Route) -> None:
+        if snapshot is self._snapshot and len(self._routes) < self.MAX_ENTRIES:
+            self._routes[key] = route
+
+
+_routes = _RouteCache()
 
 
 def visible_models(snapshot: ConfigSnapshot, tenant: TenantEntry) -> list[str]:
