@@ -118,7 +118,13 @@ class ServerProcess:
 
 
 async def start_server(command: str, env: dict[str, str]) -> ServerProcess:
+    """A started, ready server; one that does not become ready is stopped, not left running
+    after the test that wanted it has failed."""
     server = ServerProcess(command, env, free_port())
     server.start()
-    await server.wait_ready("/readyz" if command == "gateway" else "/healthz")
+    try:
+        await server.wait_ready("/readyz" if command == "gateway" else "/healthz")
+    except BaseException:
+        server.stop()
+        raise
     return server
