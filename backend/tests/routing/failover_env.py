@@ -21,7 +21,8 @@ from tests.support.database import connected, prepare
 from tests.support.processes import TEST_INTERNAL_TOKEN, ServerProcess, base_env, start_server
 
 MODEL = "failover-model"
-AUTH = {"Authorization": "Bearer demo_key_fake_123456"}
+DEMO_KEY = "demo_key_fake_123456"
+AUTH = {"Authorization": f"Bearer {DEMO_KEY}"}
 TEST_SECRET = "test-secret-not-the-example"
 INTERNAL = {INTERNAL_HEADER: TEST_INTERNAL_TOKEN}
 PROVIDER_SETTINGS = {
@@ -105,6 +106,11 @@ async def reset_breakers(url: str) -> None:
                 url + f"/internal/breakers/{name}/reset", headers=INTERNAL
             ) as response:
                 assert response.status == 204
+
+
+def attempts(row: Any) -> list[tuple[str, str, int | None]]:
+    """A request-log row's attempts as (provider, outcome, status)."""
+    return [(a["provider"], a["outcome"], a.get("status")) for a in row.attempts]
 
 
 async def log_row(database_url: str, request_id: str, deadline_s: float = 5.0) -> RequestLog:

@@ -38,6 +38,15 @@ FAST = {
 SLOW = {**FAST, "timeouts": {"connect_s": 1, "first_token_s": 60, "idle_s": 60, "total_s": 60}}
 PROVIDERS = ("oa", "an", "ob", "slow", "nopre")
 TEXT = "Héllo wörld, the answer is forty-two: ünïcode survives the seam."
+FAKE_ANSWER = "Hello from the fake upstream."  # the fakes' default text
+CONTEXT_TOO_LONG = {
+    "error": {
+        "message": "This model's maximum context length is 8192 tokens.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+}
 
 
 def target(provider: str, model: str, tier: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from tests.routing.failover_env import (
     AUTH,
     TEXT,
     FailoverEnv,
+    attempts,
     breakers,
     chat,
     failover_env,
@@ -37,10 +38,6 @@ async def fresh(env: Env) -> Env:
     env.secondary.reset()
     await reset_breakers(env.gateway.url)
     return env
-
-
-def attempts(row: object) -> list[tuple[str, str, int | None]]:
-    return [(a["provider"], a["outcome"], a.get("status")) for a in row.attempts]  # type: ignore[attr-defined]
 
 
 async def test_healthy_primary_answers(fresh: Env) -> None:

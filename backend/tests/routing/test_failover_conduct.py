@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -14,18 +13,16 @@ from routerx.providers.error_detail import error_detail
 from routerx.providers.errors import UpstreamError
 from routerx.providers.http import status_error
 from tests.fakes.upstream import Scenario, sse
-from tests.routing.failover_env import breakers, log_row
-from tests.routing.rescue_env import DEADLINE_S, RescueEnv, chat, rescue_env, stream_chat
-
-FAKE_ANSWER = "Hello from the fake upstream."
-CONTEXT_TOO_LONG = {
-    "error": {
-        "message": "This model's maximum context length is 8192 tokens.",
-        "type": "invalid_request_error",
-        "param": "messages",
-        "code": "context_length_exceeded",
-    }
-}
+from tests.routing.failover_env import attempts, breakers, log_row
+from tests.routing.rescue_env import (
+    CONTEXT_TOO_LONG,
+    DEADLINE_S,
+    FAKE_ANSWER,
+    RescueEnv,
+    chat,
+    rescue_env,
+    stream_chat,
+)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -40,10 +37,6 @@ async def fresh(env: RescueEnv) -> RescueEnv:
     env.reset()
     await env.reset_breakers()
     return env
-
-
-def attempts(row: Any) -> list[tuple[str, str, int | None]]:
-    return [(a["provider"], a["outcome"], a.get("status")) for a in row.attempts]
 
 
 @pytest.mark.parametrize("status", [401, 403])

@@ -7,26 +7,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import anthropic
 import pytest
 import pytest_asyncio
 
 from tests.fakes.upstream import Scenario
-from tests.routing.failover_env import breakers, log_row
-from tests.routing.rescue_env import DEADLINE_S, RescueEnv, rescue_env
-
-DEMO_KEY = "demo_key_fake_123456"
-FAKE_ANSWER = "Hello from the fake upstream."
-CONTEXT_TOO_LONG = {
-    "error": {
-        "message": "This model's maximum context length is 8192 tokens.",
-        "type": "invalid_request_error",
-        "param": "messages",
-        "code": "context_length_exceeded",
-    }
-}
+from tests.routing.failover_env import DEMO_KEY, attempts, breakers, log_row
+from tests.routing.rescue_env import (
+    CONTEXT_TOO_LONG,
+    DEADLINE_S,
+    FAKE_ANSWER,
+    RescueEnv,
+    rescue_env,
+)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -41,10 +35,6 @@ async def fresh(env: RescueEnv) -> RescueEnv:
     env.reset()
     await env.reset_breakers()
     return env
-
-
-def attempts(row: Any) -> list[tuple[str, str, int | None]]:
-    return [(a["provider"], a["outcome"], a.get("status")) for a in row.attempts]
 
 
 async def streamed(env: RescueEnv, model: str) -> tuple[anthropic.types.Message, str, str]:

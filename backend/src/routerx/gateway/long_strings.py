@@ -109,7 +109,7 @@ async def _string_around(
     decode as the body would."""
     opening = body.rfind(_QUOTE, floor, position)
     quotes = 0
-    while opening >= 0 and _backslashes_before(body, 0, opening) % 2 == 1:
+    while opening >= 0 and backslashes_before(body, 0, opening) % 2 == 1:
         opening = body.rfind(_QUOTE, floor, opening)
         quotes += 1
         if quotes % QUOTES_PER_YIELD == 0:
@@ -139,7 +139,7 @@ async def _closing_quote(body: bytearray, position: int, pause: Pause) -> int:
                 else:
                     low = middle + 1
             return low - 1
-        if end < size and _backslashes_before(body, position, end) % 2 == 1:
+        if end < size and backslashes_before(body, position, end) % 2 == 1:
             end -= 1  # the slice ends inside an escape: the next one starts at its backslash
         position = end
         slices += 1
@@ -167,7 +167,7 @@ def _has_unescaped_quote(body: bytearray, start: int, end: int) -> bool:
     return rest.count(_QUOTE) > rest.count(b'\\"')
 
 
-def _backslashes_before(body: bytearray, floor: int, index: int) -> int:
+def backslashes_before(body: bytes | bytearray, floor: int, index: int) -> int:
     """The run of backslashes that ends just before `index`, not counting below `floor`. Counted
     in C, in doubling windows: a long run costs copies of its length, not a Python loop over
     it."""
@@ -264,7 +264,7 @@ def _cut(body: bytearray, start: int, position: int, end: int) -> int:
     # since `start`, itself a cut) other than the low half of a surrogate pair.
     candidate = body.find(_BACKSLASH, position, limit)
     while candidate >= 0:
-        run = _backslashes_before(body, start, candidate)
+        run = backslashes_before(body, start, candidate)
         low_half = (
             body.startswith((b"ud", b"uD"), candidate + 1)
             and candidate + 3 < end

@@ -41,7 +41,6 @@ SLICE_BYTES = 1024 * 1024
 MAX_PACE_S = 0.25  # the longest pause after one step of a large decode
 QUOTES_PER_YIELD = 1024  # ~2 ms of quote counting between yields (under load: 3)
 IMAGE_TYPES = frozenset({"image_url", "image", "input_image"})
-_QUOTE, _BACKSLASH = 0x22, 0x5C
 
 _large_decodes = asyncio.Lock()
 
@@ -161,12 +160,7 @@ async def _count_outside_strings(body: bytes | bytearray) -> None:
 
 def _escaped(body: bytes | bytearray, index: int) -> bool:
     """Whether the quote at `index` is escaped: preceded by an odd run of backslashes."""
-    run = 0
-    index -= 1
-    while index >= 0 and body[index] == _BACKSLASH:
-        run += 1
-        index -= 1
-    return run % 2 == 1
+    return long_strings.backslashes_before(body, 0, index) % 2 == 1
 
 
 def check_content(raw: dict[str, Any]) -> None:

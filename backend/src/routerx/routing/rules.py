@@ -110,17 +110,6 @@ def weighted_order(targets: tuple[Target, ...], rng: random.Random) -> list[Targ
     return [t for _, t in sorted(keyed, key=lambda pair: pair[0], reverse=True)]
 
 
-def _capable_targets(
-    rule: RuleEntry,
-    snapshot: ConfigSnapshot,
-    needs: Needs,
-    model: str,
-    rng: random.Random,
-    latency: LatencyTracker | None = None,
-) -> list[PlannedTarget]:
-    return _order(rule, _planned_tiers(rule, snapshot, needs, model), rng, latency)
-
-
 def _planned_tiers(
     rule: RuleEntry, snapshot: ConfigSnapshot, needs: Needs, model: str
 ) -> tuple[dict[int, PlannedTarget], ...]:
